@@ -1,1 +1,34 @@
-//! placeholder
+//! `dsview-launch`: open KVM, serial and VM viewers on Vertiv Avocent DSView appliances.
+//!
+//! Code map:
+//! - [`cli`]: the command line (clap derive only).
+//! - [`config`]: flags + environment -> one validated `Config` and `Task`; no network.
+//! - [`app`]: the flow of each command, and the exit code.
+//! - [`api`]: the appliance REST API; the only module that does network I/O.
+//! - [`tls`]: certificate trust (the rustls verifier).
+//! - [`viewer`], [`device`]: pure logic: device types per viewer, name matching, the launch URL.
+//! - [`password`]: where the password comes from. [`browser`]: opening the URL.
+//! - [`output`]: everything on stdout. [`diag`]: everything else on stderr.
+//! - [`error`]: the error type, exit codes and hints. [`sanitize`]: escaping server strings.
+//!
+//! Invariants, stated as absences:
+//! - only `api.rs` does network I/O, and nothing is sent before the password source is known;
+//! - no password, token or ticket reaches `Debug` output, `-v` output or an error message; the
+//!   ticket appears only inside the launch URL, which is the product;
+//! - stdout carries only the URL, the JSON or the device list;
+//! - no string from the appliance reaches the terminal unescaped;
+//! - no code of the `dsview-sim` simulator is linked into the launcher.
+
+pub mod api;
+pub mod app;
+pub mod browser;
+pub mod cli;
+pub mod config;
+pub mod device;
+pub mod diag;
+pub mod error;
+pub mod output;
+pub mod password;
+pub mod sanitize;
+pub mod tls;
+pub mod viewer;

@@ -1,0 +1,715 @@
+//! The only module that speaks HTTP: the appliance's REST API as typed calls, one shared
+//! `reqwest::Client` (one TLS connection, kept alive), and the mapping of every status and
+//! transport failure to an [`Error`] with its exit code.
+//!
+//! Defensive assumptions where the API is undocumented: login may answer 200 instead of 201;
+//! the device list is not paginated (a hint of paging is reported at `-v`); unknown fields are
+//! ignored; redirects are never followed; logout (`DELETE /api/v1/userSessions/<id>`) may be
+//! unsupported (404/405).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use url::Url;
+
+use crate::config::Config;
+use crate::device::Device;
+use crate::diag;
+use crate::error::{Error, Result};
+use crate::tls::{self, Verifier};
+
+/// Largest response body read (64 MiB): larger answers are refused (exit 7).
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// How long a ticket lives on the appliance.
+pub const TICKET_LIFETIME: Duration = Duration::from_secs(20);
+
+/// A logged-in user session. The token never reaches Debug output.
+#[derive(Debug)]
+pub struct Session {
+    pub id: String,
+    pub token: SecretString,
+}
+
+/// A single-use launch ticket and when it was asked for (the 20 s start from about then).
+pub struct Ticket {
+    pub value: SecretString,
+    pub requested_at: SystemTime,
+}
+
+impl fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ticket")
+            .field("value", &"(redacted)")
+            .field("requested_at", &self.requested_at)
+            .finish()
+    }
+}
+
+/// What logging out achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logout {
+    Ended,
+    NotSupported,
+}
+
+/// One appliance: its address, the HTTP client and the certificate verifier of this run.
+#[derive(Debug)]
+pub struct Appliance {
+    client: reqwest::Client,
+    base: Url,
+    host: String,
+    timeout: Duration,
+    verifier: Arc<Verifier>,
+}
+
+/// An API step, named in messages and `-v` output.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Login,
+    Devices,
+    Ticket,
+    Logout,
+}
+
+impl Step {
+    fn label(self) -> &'static str {
+        match self {
+            Step::Login => "the login",
+            Step::Devices => "the device list",
+            Step::Ticket => "the ticket request",
+            Step::Logout => "the logout",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    user_session: Option<LoginSession>,
+    jwt: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct LoginSession {
+    id: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct TicketBody {
+    ticket: Option<serde_json::Value>,
+}
+
+/// A device as decoded from the list, borrowing from the body where it can.
+#[derive(Debug, Deserialize)]
+pub struct RawDevice<'a> {
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(borrow, rename = "device_name")]
+    pub name: Cow<'a, str>,
+    #[serde(borrow, rename = "device_type_programmatic_name")]
+    pub device_type: Cow<'a, str>,
+    #[serde(default, borrow)]
+    connection_path_info: Option<Vec<RawPath<'a>>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawPath<'a> {
+    #[serde(default, borrow)]
+    path_type: Option<Cow<'a, str>>,
+}
+
+impl RawDevice<'_> {
+    pub fn path_types(&self) -> impl Iterator<Item = &str> {
+        self.connection_path_info
+            .iter()
+            .flatten()
+            .filter_map(|p| p.path_type.as_deref())
+    }
+
+    pub fn to_device(&self) -> Device {
+        Device {
+            id: self.id.clone().into_owned(),
+            name: self.name.clone().into_owned(),
+            device_type: self.device_type.clone().into_owned(),
+            path_types: self.path_types().map(str::to_owned).collect(),
+        }
+    }
+}
+
+/// Visits `{"devices": [...], ...}`, handing each device to a callback without keeping it.
+struct DeviceListSeed<'f, F> {
+    each: &'f mut F,
+}
+
+impl<'de, F: FnMut(RawDevice<'de>)> DeserializeSeed<'de> for DeviceListSeed<'_, F> {
+    type Value = ListFacts;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<ListFacts, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+/// What the list said besides its devices.
+#[derive(Debug, Default)]
+struct ListFacts {
+    saw_devices: bool,
+    count: usize,
+    paging_hint: Option<String>,
+}
+
+impl<'de, F: FnMut(RawDevice<'de>)> Visitor<'de> for DeviceListSeed<'_, F> {
+    type Value = ListFacts;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object with a \"devices\" array")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ListFacts, A::Error> {
+        let mut facts = ListFacts::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "devices" {
+                if facts.saw_devices {
+                    return Err(de::Error::duplicate_field("devices"));
+                }
+                facts.saw_devices = true;
+                facts.count = map.next_value_seed(DeviceSeq {
+                    each: &mut *self.each,
+                })?;
+            } else {
+                if matches!(
+                    key.as_ref(),
+                    "next"
+                        | "next_page"
+                        | "nextPage"
+                        | "links"
+                        | "_links"
+                        | "page"
+                        | "total"
+                        | "total_count"
+                        | "totalCount"
+                        | "cursor"
+                ) {
+                    facts.paging_hint = Some(key.into_owned());
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(facts)
+    }
+}
+
+struct DeviceSeq<'f, F> {
+    each: &'f mut F,
+}
+
+impl<'de, F: FnMut(RawDevice<'de>)> DeserializeSeed<'de> for DeviceSeq<'_, F> {
+    type Value = usize;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, F: FnMut(RawDevice<'de>)> Visitor<'de> for DeviceSeq<'_, F> {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of devices")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+        let mut n = 0;
+        while let Some(device) = seq.next_element::<RawDevice<'de>>()? {
+            (self.each)(device);
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// Decode a device-list body, calling `each` for every device. Public for tests and fuzzing.
+pub fn decode_device_list<'de>(
+    body: &'de [u8],
+    mut each: impl FnMut(RawDevice<'de>),
+) -> Result<usize> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let facts = DeviceListSeed { each: &mut each }
+        .deserialize(&mut de)
+        .and_then(|facts| de.end().map(|()| facts))
+        .map_err(|e| Error::UnexpectedResponse {
+            step: Step::Devices.label(),
+            detail: format!("the body is not the documented device list ({e})"),
+        })?;
+    if !facts.saw_devices {
+        return Err(Error::UnexpectedResponse {
+            step: Step::Devices.label(),
+            detail: "the body has no \"devices\" array".to_owned(),
+        });
+    }
+    if let Some(key) = facts.paging_hint {
+        diag::verbose(
+            1,
+            format!(
+                "the device list carries a {key:?} field: it may be paginated; only this page was read"
+            ),
+        );
+    }
+    Ok(facts.count)
+}
+
+/// A short, sanitised excerpt of a body for error messages: the JSON `error`/`message` field
+/// when there is one, else the text without markup, at most 160 characters.
+pub fn excerpt(body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        error: Option<serde_json::Value>,
+        message: Option<serde_json::Value>,
+    }
+    let text = match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(ErrorBody { error, message }) => match message.or(error) {
+            Some(serde_json::Value::String(s)) => s,
+            Some(other) => other.to_string(),
+            None => String::from_utf8_lossy(body).into_owned(),
+        },
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
+    let mut plain = String::with_capacity(text.len().min(512));
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                plain.push(' ');
+            }
+            _ if in_tag => {}
+            _ => plain.push(c),
+        }
+    }
+    let collapsed: String = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut short: String = collapsed.chars().take(160).collect();
+    if collapsed.chars().count() > 160 {
+        short.push('…');
+    }
+    crate::sanitize::terminal_safe(&short).into_owned()
+}
+
+fn status_text(status: StatusCode, body: &[u8]) -> String {
+    let ex = excerpt(body);
+    if ex.is_empty() {
+        format!("HTTP {status}")
+    } else {
+        format!("HTTP {status}: {ex}")
+    }
+}
+
+/// The innermost description of an error chain, which says the most ("Connection refused").
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    crate::sanitize::terminal_safe(&cur.to_string()).into_owned()
+}
+
+/// A rustls error somewhere in the chain (io::Error hides its inner error from `source()`).
+fn find_rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(r) = err.downcast_ref::<rustls::Error>() {
+            return Some(r);
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && let Some(r) = inner.downcast_ref::<rustls::Error>()
+        {
+            return Some(r);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+impl Appliance {
+    pub fn new(config: &Config) -> Result<Self> {
+        if config.trust.insecure {
+            diag::warn_always(format!(
+                "--insecure: the certificate of {} is not verified; anyone on the network path \
+                 can read the password",
+                config.host_label
+            ));
+        }
+        let (tls_config, verifier) = tls::client_config(&config.trust)?;
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .pool_max_idle_per_host(1)
+            .user_agent(concat!("dsview-launch/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                Error::Internal(format!("cannot set up the HTTP client: {}", root_cause(&e)))
+            })?;
+        Ok(Appliance {
+            client,
+            base: config.base.clone(),
+            host: config.host_label.clone(),
+            timeout: config.timeout,
+            verifier,
+        })
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn url(&self, path_segments: &[&str], query: Option<&str>) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut segs) = url.path_segments_mut() {
+            segs.clear().extend(path_segments);
+        }
+        url.set_query(query);
+        url
+    }
+
+    fn map_transport(&self, step: Step, e: &reqwest::Error) -> Error {
+        if let Some(reason) = self.verifier.refusal() {
+            return Error::Tls {
+                host: self.host.clone(),
+                reason,
+                fingerprint: self.verifier.presented_fingerprint(),
+            };
+        }
+        if let Some(tls_err) = find_rustls_error(e) {
+            return Error::Tls {
+                host: self.host.clone(),
+                reason: format!("the TLS handshake failed: {}", tls::describe(tls_err)),
+                fingerprint: self.verifier.presented_fingerprint(),
+            };
+        }
+        if e.is_timeout() {
+            return Error::Timeout {
+                host: self.host.clone(),
+                step: step.label(),
+                secs: self.timeout.as_secs(),
+            };
+        }
+        Error::Network {
+            host: self.host.clone(),
+            reason: root_cause(e),
+        }
+    }
+
+    /// Send one request and read its body (capped at [`MAX_BODY`]).
+    async fn call(
+        &self,
+        step: Step,
+        method: Method,
+        url: Url,
+        token: Option<&SecretString>,
+        json: Option<&serde_json::Value>,
+    ) -> Result<(StatusCode, Vec<u8>)> {
+        let started = Instant::now();
+        let path = url.path().to_owned();
+        let mut req = self.client.request(method.clone(), url);
+        if let Some(token) = token {
+            req = req.bearer_auth(token.expose_secret());
+        }
+        if let Some(body) = json {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let mut resp = req.send().await.map_err(|e| self.map_transport(step, &e))?;
+        let status = resp.status();
+        if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+            return Err(too_large(step));
+        }
+        let mut body = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| self.map_transport(step, &e))?
+        {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(too_large(step));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        diag::verbose(
+            1,
+            format!(
+                "{method} {path} -> {status} ({} bytes, {} ms)",
+                body.len(),
+                started.elapsed().as_millis()
+            ),
+        );
+        if status.is_redirection() {
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| crate::sanitize::terminal_safe(s).into_owned())
+                .unwrap_or_default();
+            return Err(Error::UnexpectedResponse {
+                step: step.label(),
+                detail: format!("HTTP {status}, a redirect to {location:?}, which is not followed"),
+            });
+        }
+        Ok((status, body))
+    }
+
+    /// `POST /api/v1/userSessions`.
+    pub async fn login(&self, user: &str, password: &SecretString) -> Result<Session> {
+        let body = serde_json::json!({ "username": user, "password": password.expose_secret() });
+        let url = self.url(&["api", "v1", "userSessions"], None);
+        let (status, bytes) = self
+            .call(Step::Login, Method::POST, url, None, Some(&body))
+            .await?;
+        drop(body);
+        match status {
+            StatusCode::CREATED => {}
+            StatusCode::OK => diag::verbose(
+                1,
+                "the login answered 200 where 201 is documented; accepted",
+            ),
+            StatusCode::UNAUTHORIZED => {
+                return Err(Error::InvalidCredentials {
+                    user: crate::sanitize::terminal_safe(user).into_owned(),
+                    host: self.host.clone(),
+                });
+            }
+            StatusCode::FORBIDDEN => {
+                return Err(Error::PermissionDenied {
+                    message: format!(
+                        "the appliance refused the login: {}",
+                        status_text(status, &bytes)
+                    ),
+                    hint: "the account may be locked, disabled or at its session limit; \
+                           ask the appliance administrator"
+                        .to_owned(),
+                });
+            }
+            _ => return Err(unexpected_status(Step::Login, status, &bytes)),
+        }
+        let parsed: LoginBody =
+            serde_json::from_slice(&bytes).map_err(|e| Error::UnexpectedResponse {
+                step: Step::Login.label(),
+                detail: format!("the body is not the documented JSON ({e})"),
+            })?;
+        let token = match parsed.jwt {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => SecretString::from(s),
+            _ => {
+                return Err(Error::UnexpectedResponse {
+                    step: Step::Login.label(),
+                    detail: "the answer has no \"jwt\" token".to_owned(),
+                });
+            }
+        };
+        let id = match parsed.user_session.and_then(|s| s.id) {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => s,
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            _ => {
+                return Err(Error::UnexpectedResponse {
+                    step: Step::Login.label(),
+                    detail: "the answer has no \"user_session.id\"".to_owned(),
+                });
+            }
+        };
+        Ok(Session { id, token })
+    }
+
+    fn device_query(device_type: Option<&str>) -> Option<String> {
+        device_type.map(|t| {
+            let encoded: String = url::form_urlencoded::byte_serialize(t.as_bytes())
+                .collect::<String>()
+                .replace('+', "%20");
+            format!("filter=device_type_programmatic_name%20{encoded}")
+        })
+    }
+
+    /// `GET /api/v1/devices[?filter=device_type_programmatic_name <TYPE>]`: the raw bodies of
+    /// several queries, made concurrently over the one client. `None` lists every device.
+    pub async fn device_lists(
+        &self,
+        session: &Session,
+        device_types: &[Option<&str>],
+    ) -> Result<Vec<Vec<u8>>> {
+        let calls = device_types.iter().map(|t| {
+            let url = self.url(&["api", "v1", "devices"], Self::device_query(*t).as_deref());
+            async move {
+                let (status, bytes) = self
+                    .call(Step::Devices, Method::GET, url, Some(&session.token), None)
+                    .await?;
+                match status {
+                    StatusCode::OK => Ok(bytes),
+                    StatusCode::UNAUTHORIZED => Err(session_rejected(status, &bytes)),
+                    StatusCode::FORBIDDEN => Err(Error::PermissionDenied {
+                        message: format!(
+                            "the appliance refused to list devices: {}",
+                            status_text(status, &bytes)
+                        ),
+                        hint: "the user's role needs the permission to view devices".to_owned(),
+                    }),
+                    _ => Err(unexpected_status(Step::Devices, status, &bytes)),
+                }
+            }
+        });
+        futures_util::future::try_join_all(calls).await
+    }
+
+    /// `POST /api/v1/userSessions/<id>:createTicket`.
+    pub async fn create_ticket(&self, session: &Session) -> Result<Ticket> {
+        let requested_at = SystemTime::now();
+        let last = format!("{}:createTicket", session.id);
+        let url = self.url(&["api", "v1", "userSessions", &last], None);
+        let (status, bytes) = self
+            .call(Step::Ticket, Method::POST, url, Some(&session.token), None)
+            .await?;
+        match status {
+            StatusCode::OK => {}
+            StatusCode::CREATED => diag::verbose(
+                1,
+                "the ticket request answered 201 where 200 is documented; accepted",
+            ),
+            StatusCode::UNAUTHORIZED => return Err(session_rejected(status, &bytes)),
+            StatusCode::FORBIDDEN => {
+                return Err(Error::PermissionDenied {
+                    message: format!(
+                        "the user lacks the permission to launch viewers ({})",
+                        status_text(status, &bytes)
+                    ),
+                    hint: "ask the appliance administrator to grant the user's role the \
+                           permission to launch viewer sessions (Administration > Roles & Permissions)"
+                        .to_owned(),
+                });
+            }
+            _ => return Err(unexpected_status(Step::Ticket, status, &bytes)),
+        }
+        let parsed: TicketBody =
+            serde_json::from_slice(&bytes).map_err(|e| Error::UnexpectedResponse {
+                step: Step::Ticket.label(),
+                detail: format!("the body is not the documented JSON ({e})"),
+            })?;
+        match parsed.ticket {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(Ticket {
+                value: SecretString::from(s),
+                requested_at,
+            }),
+            _ => Err(Error::UnexpectedResponse {
+                step: Step::Ticket.label(),
+                detail: "the answer has no \"ticket\"".to_owned(),
+            }),
+        }
+    }
+
+    /// `DELETE /api/v1/userSessions/<id>`; 404 and 405 mean the appliance cannot do it.
+    pub async fn logout(&self, session: &Session) -> Result<Logout> {
+        let url = self.url(&["api", "v1", "userSessions", &session.id], None);
+        let (status, bytes) = self
+            .call(
+                Step::Logout,
+                Method::DELETE,
+                url,
+                Some(&session.token),
+                None,
+            )
+            .await?;
+        match status {
+            s if s.is_success() => Ok(Logout::Ended),
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => Ok(Logout::NotSupported),
+            StatusCode::UNAUTHORIZED => Ok(Logout::Ended),
+            _ => Err(unexpected_status(Step::Logout, status, &bytes)),
+        }
+    }
+}
+
+fn too_large(step: Step) -> Error {
+    Error::UnexpectedResponse {
+        step: step.label(),
+        detail: format!("the answer is larger than {} MiB", MAX_BODY / (1024 * 1024)),
+    }
+}
+
+fn unexpected_status(step: Step, status: StatusCode, body: &[u8]) -> Error {
+    Error::UnexpectedResponse {
+        step: step.label(),
+        detail: status_text(status, body),
+    }
+}
+
+fn session_rejected(status: StatusCode, body: &[u8]) -> Error {
+    Error::PermissionDenied {
+        message: format!(
+            "the appliance no longer accepts this session ({})",
+            status_text(status, body)
+        ),
+        hint: "the session may have expired or been ended on the appliance; run the command again"
+            .to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_list_decoding_borrows_and_skips_unknown_fields() {
+        let body = br#"{"total": 2, "devices": [
+            {"id": "1", "device_name": "IPIQ Target Device ", "device_type_programmatic_name": "ADX-IP-IQ",
+             "status": "ONLINE", "firmware": {"version": "1"}},
+            {"id": "2", "device_name": "uhd", "device_type_programmatic_name": "ADX-IP-UHD",
+             "connection_path_info": [{"path_type": "DCP_SERIAL_IP"}, {"id": 3}, {"path_type": "DCP_KVM_IP"}]}
+        ]}"#;
+        let mut seen = Vec::new();
+        let n = decode_device_list(body, |d| seen.push(d.to_device())).expect("decodes");
+        assert_eq!(n, 2);
+        assert_eq!(seen[0].name, "IPIQ Target Device ");
+        assert_eq!(seen[1].path_types, ["DCP_SERIAL_IP", "DCP_KVM_IP"]);
+    }
+
+    #[test]
+    fn device_list_shape_errors_are_exit_7() {
+        for body in [
+            &b"{}"[..],
+            b"[]",
+            b"{\"devices\": {}}",
+            b"{\"devices\": [{\"id\": 1}]}",
+            b"not json",
+            b"",
+            b"{\"devices\": []} trailing",
+        ] {
+            let err = decode_device_list(body, |_| {}).expect_err("must fail");
+            assert_eq!(err.exit_code(), 7, "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn excerpts_are_short_and_plain() {
+        assert_eq!(excerpt(br#"{"error":"unauthorized"}"#), "unauthorized");
+        assert_eq!(
+            excerpt(b"<html><body><h1>502 Bad Gateway</h1>\n<p>nginx</p></body></html>"),
+            "502 Bad Gateway nginx"
+        );
+        assert_eq!(excerpt(b"\x1b[31mred"), "\\u{1b}[31mred");
+        assert!(excerpt(&[b'a'; 1000]).chars().count() <= 161);
+    }
+
+    #[test]
+    fn filter_uses_percent_twenty() {
+        assert_eq!(
+            Appliance::device_query(Some("ADX-IP-IQ")).as_deref(),
+            Some("filter=device_type_programmatic_name%20ADX-IP-IQ")
+        );
+        assert_eq!(Appliance::device_query(None), None);
+    }
+}

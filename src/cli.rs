@@ -1,0 +1,185 @@
+//! The command line, declared with clap's derive API and nothing else: parsing validates what
+//! the user typed; turning it into a working configuration is `config.rs`'s job.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::viewer::{MouseMode, SharingMode, Viewer};
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0    launched, or URL/JSON printed (also when no browser could be started)
+  1    unexpected internal error
+  2    usage error, including options that do not fit the viewer
+  3    device not found, ambiguous, or it does not take the viewer or option
+  4    authentication or permission failure, or no password source
+  5    TLS trust failure (certificate not trusted, name mismatch)
+  6    network failure or timeout
+  7    the appliance answered something unexpected
+  130  interrupted";
+
+const ENVIRONMENT: &str = "\
+Environment:
+  DSVIEW_HOST, DSVIEW_USER, DSVIEW_CA_CERT, DSVIEW_TIMEOUT, DSVIEW_BROWSER
+                   defaults for the options of the same name
+  DSVIEW_PASSWORD  the password, for non-interactive use (there is no --password flag:
+                   a password on the command line leaks into ps and shell history)
+  BROWSER          the browser command when --browser and DSVIEW_BROWSER are unset";
+
+/// Open KVM, serial and VM viewers on Vertiv Avocent DSView appliances (MP1000, MP1000VA,
+/// RM1048P).
+#[derive(Debug, Parser)]
+#[command(
+    name = "dsview-launch",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    after_help = format!("{ENVIRONMENT}\n\n{EXIT_CODES}"),
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The appliance: HOST, HOST:PORT or https://HOST[:PORT]
+    #[arg(long, env = "DSVIEW_HOST", global = true, value_name = "HOST[:PORT]")]
+    pub host: Option<String>,
+
+    /// Login name on the appliance
+    #[arg(
+        short = 'u',
+        long,
+        env = "DSVIEW_USER",
+        global = true,
+        value_name = "USER"
+    )]
+    pub user: Option<String>,
+
+    /// Read the password from the first line of standard input
+    #[arg(long, global = true)]
+    pub password_stdin: bool,
+
+    /// Also trust this PEM certificate or CA (e.g. the appliance's own self-signed certificate)
+    #[arg(long, env = "DSVIEW_CA_CERT", global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Accept any certificate (insecure; warns on every run)
+    #[arg(short = 'k', long, global = true)]
+    pub insecure: bool,
+
+    /// Seconds each request may take
+    #[arg(
+        long,
+        env = "DSVIEW_TIMEOUT",
+        global = true,
+        value_name = "SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600),
+    )]
+    pub timeout: u64,
+
+    /// More diagnostics on stderr (repeat for more)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the KVM viewer of a device
+    Kvm(KvmArgs),
+    /// Open the serial viewer of a device
+    Serial(OtherViewerArgs),
+    /// Open the VM viewer of a virtual machine
+    Vm(OtherViewerArgs),
+    /// List the devices of the appliance and the viewers each takes
+    Devices(DevicesArgs),
+}
+
+/// What every launch takes.
+#[derive(Debug, Args)]
+pub struct LaunchArgs {
+    /// The device: its name (exact, case-sensitive) or its id
+    #[arg(value_name = "DEVICE")]
+    pub device: String,
+
+    /// Print only the launch URL on stdout; open nothing
+    #[arg(
+        short = 'n',
+        long,
+        visible_alias = "print-url",
+        conflicts_with = "json"
+    )]
+    pub no_browser: bool,
+
+    /// Print one JSON object (url, viewer, device, ticket_expires_at) on stdout; open nothing
+    #[arg(long)]
+    pub json: bool,
+
+    /// The command that opens the URL (default: the system's browser; env BROWSER as fallback)
+    #[arg(long, env = "DSVIEW_BROWSER", value_name = "CMD")]
+    pub browser: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KvmArgs {
+    #[command(flatten)]
+    pub launch: LaunchArgs,
+
+    /// Join an existing session this way instead of asking
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub sharing_mode: Option<SharingMode>,
+
+    /// Mouse mode: absolute (0), relative (1), relative-raw (2, IPUHD only)
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub mouse_mode: Option<MouseMode>,
+}
+
+/// Serial and VM viewers: the KVM options are accepted only to explain that they do not apply.
+#[derive(Debug, Args)]
+pub struct OtherViewerArgs {
+    #[command(flatten)]
+    pub launch: LaunchArgs,
+
+    #[arg(long, hide = true, value_name = "MODE")]
+    pub sharing_mode: Option<String>,
+
+    #[arg(long, hide = true, value_name = "MODE")]
+    pub mouse_mode: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    /// Only devices that take this viewer
+    #[arg(long, value_enum)]
+    pub viewer: Option<Viewer>,
+
+    /// Print a JSON array on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print a header line even when stdout is not a terminal
+    #[arg(long, conflicts_with = "json")]
+    pub header: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}
