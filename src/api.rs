@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::{Method, StatusCode};
@@ -67,6 +68,9 @@ pub struct Appliance {
     host: String,
     timeout: Duration,
     verifier: Arc<Verifier>,
+    /// Whether the appliance speaks HTTP/2 (learnt at login): only then do several requests
+    /// share the one connection at once.
+    multiplexed: AtomicBool,
 }
 
 /// An API step, named in messages and `-v` output.
@@ -361,6 +365,7 @@ impl Appliance {
             host: config.host_label.clone(),
             timeout: config.timeout,
             verifier,
+            multiplexed: AtomicBool::new(false),
         })
     }
 
@@ -418,6 +423,18 @@ impl Appliance {
         token: Option<&SecretString>,
         json: Option<&serde_json::Value>,
     ) -> Result<(StatusCode, Vec<u8>)> {
+        let (status, _, body) = self.call_with_version(step, method, url, token, json).await?;
+        Ok((status, body))
+    }
+
+    async fn call_with_version(
+        &self,
+        step: Step,
+        method: Method,
+        url: Url,
+        token: Option<&SecretString>,
+        json: Option<&serde_json::Value>,
+    ) -> Result<(StatusCode, reqwest::Version, Vec<u8>)> {
         let started = Instant::now();
         let path = url.path().to_owned();
         let mut req = self.client.request(method.clone(), url);
@@ -431,6 +448,7 @@ impl Appliance {
         }
         let mut resp = req.send().await.map_err(|e| self.map_transport(step, &e))?;
         let status = resp.status();
+        let version = resp.version();
         if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
             return Err(too_large(step));
         }
@@ -448,7 +466,7 @@ impl Appliance {
         diag::verbose(
             1,
             format!(
-                "{method} {path} -> {status} ({} bytes, {} ms)",
+                "{method} {path} -> {status} ({version:?}, {} bytes, {} ms)",
                 body.len(),
                 started.elapsed().as_millis()
             ),
@@ -465,17 +483,19 @@ impl Appliance {
                 detail: format!("HTTP {status}, a redirect to {location:?}, which is not followed"),
             });
         }
-        Ok((status, body))
+        Ok((status, version, body))
     }
 
     /// `POST /api/v1/userSessions`.
     pub async fn login(&self, user: &str, password: &SecretString) -> Result<Session> {
         let body = serde_json::json!({ "username": user, "password": password.expose_secret() });
         let url = self.url(&["api", "v1", "userSessions"], None);
-        let (status, bytes) = self
-            .call(Step::Login, Method::POST, url, None, Some(&body))
+        let (status, version, bytes) = self
+            .call_with_version(Step::Login, Method::POST, url, None, Some(&body))
             .await?;
         drop(body);
+        self.multiplexed
+            .store(version == reqwest::Version::HTTP_2, Ordering::Relaxed);
         match status {
             StatusCode::CREATED => {}
             StatusCode::OK => diag::verbose(
@@ -538,7 +558,10 @@ impl Appliance {
     }
 
     /// `GET /api/v1/devices[?filter=device_type_programmatic_name <TYPE>]`: the raw bodies of
-    /// several queries, made concurrently over the one client. `None` lists every device.
+    /// several queries over the one connection. `None` lists every device. Over HTTP/2 the
+    /// queries run concurrently; over HTTP/1.1 they run one after the other, because running
+    /// them at once would need a second connection, and its handshake costs more round trips
+    /// than the request it would overlap.
     pub async fn device_lists(
         &self,
         session: &Session,
@@ -564,7 +587,15 @@ impl Appliance {
                 }
             }
         });
-        futures_util::future::try_join_all(calls).await
+        if self.multiplexed.load(Ordering::Relaxed) {
+            futures_util::future::try_join_all(calls).await
+        } else {
+            let mut bodies = Vec::with_capacity(device_types.len());
+            for call in calls {
+                bodies.push(call.await?);
+            }
+            Ok(bodies)
+        }
     }
 
     /// `POST /api/v1/userSessions/<id>:createTicket`.

@@ -260,7 +260,7 @@ pub fn client_config(trust: &TrustOptions) -> Result<(ClientConfig, Arc<Verifier
         .dangerous()
         .with_custom_certificate_verifier(verifier.clone())
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok((config, verifier))
 }
 
