@@ -423,7 +423,9 @@ impl Appliance {
         token: Option<&SecretString>,
         json: Option<&serde_json::Value>,
     ) -> Result<(StatusCode, Vec<u8>)> {
-        let (status, _, body) = self.call_with_version(step, method, url, token, json).await?;
+        let (status, _, body) = self
+            .call_with_version(step, method, url, token, json)
+            .await?;
         Ok((status, body))
     }
 

@@ -1,1 +1,8 @@
+//! Integration tests: the real `dsview-launch` binary against the real `dsview-sim` over HTTPS.
 
+mod harness;
+
+mod devices;
+mod errors;
+mod launch;
+mod trust;
