@@ -22,7 +22,7 @@ use url::Url;
 use crate::config::Config;
 use crate::device::Device;
 use crate::diag;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TlsProblem};
 use crate::tls::{self, Verifier};
 
 /// Largest response body read (64 MiB): larger answers are refused (exit 7).
@@ -76,6 +76,7 @@ pub struct Appliance {
 /// An API step, named in messages and `-v` output.
 #[derive(Debug, Clone, Copy)]
 enum Step {
+    Connect,
     Login,
     Devices,
     Ticket,
@@ -85,6 +86,7 @@ enum Step {
 impl Step {
     fn label(self) -> &'static str {
         match self {
+            Step::Connect => "the connection",
             Step::Login => "the login",
             Step::Devices => "the device list",
             Step::Ticket => "the ticket request",
@@ -339,7 +341,27 @@ fn find_rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a
 }
 
 impl Appliance {
-    pub fn new(config: &Config) -> Result<Self> {
+    /// A client for the appliance of `config`; `known` is the known-hosts fingerprint recorded
+    /// for it, if any.
+    pub fn new(config: &Config, known: Option<[u8; 32]>) -> Result<Self> {
+        Self::build(config, &config.trust, known)
+    }
+
+    /// A client that accepts any certificate and remembers it, for `trust` to show; it must
+    /// send nothing but an anonymous `GET /`.
+    pub fn observer(config: &Config) -> Result<Self> {
+        let trust = crate::config::TrustOptions {
+            insecure: true,
+            ..Default::default()
+        };
+        Self::build(config, &trust, None)
+    }
+
+    fn build(
+        config: &Config,
+        trust: &crate::config::TrustOptions,
+        known: Option<[u8; 32]>,
+    ) -> Result<Self> {
         if config.trust.insecure {
             diag::warn_always(format!(
                 "--insecure: the certificate of {} is not verified; anyone on the network path \
@@ -347,7 +369,7 @@ impl Appliance {
                 config.host_label
             ));
         }
-        let (tls_config, verifier) = tls::client_config(&config.trust)?;
+        let (tls_config, verifier) = tls::client_config(trust, known)?;
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls_config)
             .redirect(reqwest::redirect::Policy::none())
@@ -387,18 +409,20 @@ impl Appliance {
     }
 
     fn map_transport(&self, step: Step, e: &reqwest::Error) -> Error {
-        if let Some(reason) = self.verifier.refusal() {
+        if let Some((problem, reason)) = self.verifier.refusal() {
             return Error::Tls {
                 host: self.host.clone(),
                 reason,
-                fingerprint: self.verifier.presented_fingerprint(),
+                problem,
+                presented: self.verifier.presented(),
             };
         }
         if let Some(tls_err) = find_rustls_error(e) {
             return Error::Tls {
                 host: self.host.clone(),
                 reason: format!("the TLS handshake failed: {}", tls::describe(tls_err)),
-                fingerprint: self.verifier.presented_fingerprint(),
+                problem: TlsProblem::Handshake,
+                presented: self.verifier.presented(),
             };
         }
         if e.is_timeout() {
@@ -576,7 +600,7 @@ impl Appliance {
                     .call(Step::Devices, Method::GET, url, Some(&session.token), None)
                     .await?;
                 match status {
-                    StatusCode::OK => Ok(bytes),
+                    StatusCode::OK => Ok(utf8_lossy_body(bytes)),
                     StatusCode::UNAUTHORIZED => Err(session_rejected(status, &bytes)),
                     StatusCode::FORBIDDEN => Err(Error::PermissionDenied {
                         message: format!(
@@ -645,6 +669,22 @@ impl Appliance {
         }
     }
 
+    /// Connect and return the certificate the appliance presents (for `trust`, whose client
+    /// accepts any certificate and sends nothing but `GET /`).
+    pub async fn fetch_certificate(&self) -> Result<rustls::pki_types::CertificateDer<'static>> {
+        let url = self.url(&[], None);
+        let outcome = self.client.get(url).send().await;
+        if let Some(cert) = self.verifier.presented() {
+            return Ok(cert);
+        }
+        match outcome {
+            Err(e) => Err(self.map_transport(Step::Connect, &e)),
+            Ok(_) => Err(Error::Internal(
+                "the TLS connection showed no certificate".to_owned(),
+            )),
+        }
+    }
+
     /// `DELETE /api/v1/userSessions/<id>`; 404 and 405 mean the appliance cannot do it.
     pub async fn logout(&self, session: &Session) -> Result<Logout> {
         let url = self.url(&["api", "v1", "userSessions", &session.id], None);
@@ -681,13 +721,25 @@ fn unexpected_status(step: Step, status: StatusCode, body: &[u8]) -> Error {
 }
 
 fn session_rejected(status: StatusCode, body: &[u8]) -> Error {
-    Error::PermissionDenied {
-        message: format!(
-            "the appliance no longer accepts this session ({})",
-            status_text(status, body)
-        ),
-        hint: "the session may have expired or been ended on the appliance; run the command again"
-            .to_owned(),
+    Error::SessionExpired {
+        detail: status_text(status, body),
+    }
+}
+
+/// A body as valid UTF-8: invalid sequences (firmware has been seen to send them in names)
+/// become U+FFFD instead of failing the whole list.
+fn utf8_lossy_body(body: Vec<u8>) -> Vec<u8> {
+    match String::from_utf8(body) {
+        Ok(s) => s.into_bytes(),
+        Err(e) => {
+            diag::verbose(
+                1,
+                "the device list holds invalid UTF-8; replaced with U+FFFD",
+            );
+            String::from_utf8_lossy(e.as_bytes())
+                .into_owned()
+                .into_bytes()
+        }
     }
 }
 

@@ -1,22 +1,32 @@
-//! The flow of each command: configuration, password, login, then the launch or the listing.
-//! Steps are ordered so that nothing reaches the network before the password source is known,
-//! and the ticket is created last, once the device is resolved.
+//! The flow of each command: configuration, trust, session, then the launch, the listing or
+//! the session and trust commands. Nothing reaches the network before the password source is
+//! known (unless a cached session makes the password unnecessary), and the ticket is created
+//! last, once the device is resolved.
 
+use std::io::IsTerminal;
+use std::path::Path;
 use std::process::ExitCode;
 
 use secrecy::ExposeSecret;
 
-use crate::api::{self, Appliance, Logout, Session};
+use crate::api::{self, Appliance, Logout};
 use crate::browser;
-use crate::cli::Cli;
+use crate::cli::{Cli, Command, LogoutArgs, ProfileCommand};
 use crate::config::{self, Config, DevicesTask, LaunchTask, Output, Task};
 use crate::device::{self, Device, Resolution, Suggester};
 use crate::diag;
-use crate::error::{self, Error, Result};
+use crate::error::{self, Error, Result, TlsProblem};
+use crate::known_hosts::KnownHosts;
 use crate::output;
-use crate::password;
-use crate::sanitize::quote_name;
+use crate::profile::{self, FileConfig, NewProfile};
+use crate::sanitize::{quote_name, terminal_safe};
+use crate::session::{Connection, Credentials};
+use crate::session_cache::SessionCache;
 use crate::viewer::{self, Viewer};
+
+/// A ticket older than this when the URL is about to be handed out is replaced: it lives 20 s
+/// and the browser still has to load.
+const TICKET_FRESHNESS: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Run the parsed command line and turn the outcome into the documented exit code.
 pub fn run(cli: Cli) -> ExitCode {
@@ -36,55 +46,160 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn run_inner(cli: &Cli) -> Result<()> {
-    let (config, task) = config::build(cli, &config::Env::from_process())?;
-    let Some(user) = config.user.clone() else {
-        return Err(Error::usage(
-            "no user name given",
-            "pass -u/--user USER or set DSVIEW_USER",
-        ));
-    };
-    // Read the password before any connection: with no source, fail at once.
-    let password = password::obtain(config.password, &user, &config.host_label)?;
+    let (config_path, file) = profile::load(cli.global.config.as_deref())?;
+    if let Command::Profile(cmd) = &cli.command {
+        return profile_command(cli, cmd, &config_path, &file);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
+        let work = async {
+            if let Command::Logout(LogoutArgs { all: true }) = &cli.command {
+                return logout_all(cli, &file).await;
+            }
+            let (config, task) = config::build(cli, &config::Env::from_process(), &file)?;
+            execute(&config, &task).await
+        };
         tokio::select! {
-            outcome = execute(&config, &task, &user, password) => outcome,
+            outcome = work => outcome,
             _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
         }
     })
 }
 
-async fn execute(
-    config: &Config,
-    task: &Task,
-    user: &str,
-    password: secrecy::SecretString,
-) -> Result<()> {
-    let appliance = Appliance::new(config)?;
-    let session = appliance.login(user, &password).await?;
-    drop(password);
-    match task {
-        Task::Launch(t) => launch(&appliance, &session, t).await,
-        Task::Devices(t) => {
-            let outcome = list(&appliance, &session, t).await;
-            end_session(&appliance, &session).await;
-            outcome
+fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Ask a yes/no question on the terminal without blocking the runtime (so Ctrl-C still works).
+async fn confirm(question: String) -> Result<bool> {
+    diag::stderr_write(&question);
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("the prompt failed: {e}")))?
+    .map_err(|e| Error::Internal(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+fn sha256(der: &[u8]) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+async fn execute(config: &Config, task: &Task) -> Result<()> {
+    let mut known_hosts = KnownHosts::load(&KnownHosts::default_path()?)?;
+    if let Task::Trust { yes } = task {
+        return trust(config, &mut known_hosts, *yes).await;
+    }
+    let mut creds = Credentials::new(config)?;
+    let cache = if config.session_cache {
+        Some(SessionCache::new()?)
+    } else {
+        if matches!(task, Task::Login) {
+            return Err(Error::usage(
+                "`login` keeps a session for later runs, which --no-session-cache forbids",
+                "drop --no-session-cache (or session_cache = false in the profile)",
+            ));
+        }
+        None
+    };
+    // Without a cached session a password is needed: with no source for one, fail now.
+    let has_cached = match &cache {
+        Some(c) => c.load(&config.host_key, creds.user())?.is_some(),
+        None => false,
+    };
+    if !has_cached && !matches!(task, Task::Logout) {
+        creds.password()?;
+    }
+    let mut first_contact_done = false;
+    loop {
+        let known = known_hosts.get(&config.host_key);
+        let appliance = Appliance::new(config, known)?;
+        let mut conn = Connection::new(appliance, &mut creds, cache.as_ref(), &config.host_key);
+        let outcome = run_task(&mut conn, config, task).await;
+        match outcome {
+            Err(Error::Tls {
+                problem: TlsProblem::Untrusted,
+                presented: Some(cert),
+                host,
+                reason,
+            }) if !first_contact_done
+                && interactive()
+                && config.trust.ca_cert.is_none()
+                && config.trust.fingerprint.is_none() =>
+            {
+                let question = format!(
+                    "The certificate of {host} is not trusted ({reason}).\n{}\n\
+                     Trust this certificate for {} and remember it in {}? [y/N] ",
+                    crate::cert::describe(&cert),
+                    config.host_key,
+                    known_hosts.path().display()
+                );
+                if !confirm(question).await? {
+                    return Err(Error::Tls {
+                        host,
+                        reason,
+                        problem: TlsProblem::Untrusted,
+                        presented: Some(cert),
+                    });
+                }
+                known_hosts.set(&config.host_key, sha256(&cert))?;
+                diag::status(format!(
+                    "Recorded the certificate of {} as trusted",
+                    config.host_key
+                ));
+                first_contact_done = true;
+            }
+            other => return other,
         }
     }
 }
 
-/// End a session the tool no longer needs; a failure here only merits a note.
-async fn end_session(appliance: &Appliance, session: &Session) {
-    match appliance.logout(session).await {
-        Ok(Logout::Ended) => diag::verbose(2, "session ended"),
-        Ok(Logout::NotSupported) => diag::verbose(
-            1,
-            "the appliance does not support logging out; the session will time out",
-        ),
-        Err(e) => diag::verbose(1, format!("could not end the session: {e}")),
+async fn run_task(conn: &mut Connection<'_>, config: &Config, task: &Task) -> Result<()> {
+    match task {
+        Task::Launch(t) => launch(conn, t).await,
+        Task::Devices(t) => {
+            let outcome = list(conn, t).await;
+            conn.finish_uncached().await;
+            outcome
+        }
+        Task::Login => {
+            if let Some(old) = conn.cached()? {
+                diag::verbose(1, "ending the previously cached session");
+                conn.end(&old).await;
+            }
+            conn.login().await?;
+            diag::status(format!(
+                "Logged in to {}; later commands reuse this session until it expires",
+                config.host_label
+            ));
+            Ok(())
+        }
+        Task::Logout => {
+            let Some(session) = conn.cached()? else {
+                diag::status(format!("Not logged in to {}", config.host_label));
+                return Ok(());
+            };
+            match conn.end(&session).await {
+                Logout::Ended => diag::status(format!("Logged out of {}", config.host_label)),
+                Logout::NotSupported => diag::status(format!(
+                    "Forgot the session of {} (the appliance could not end it; it will time out)",
+                    config.host_label
+                )),
+            }
+            Ok(())
+        }
+        Task::Trust { .. } => Err(Error::Internal("trust has its own flow".to_owned())),
     }
 }
 
@@ -97,24 +212,23 @@ struct Found {
 
 /// Query the device types and keep only the devices the query could name.
 async fn find(
-    appliance: &Appliance,
-    session: &Session,
+    conn: &mut Connection<'_>,
     query: &str,
     viewer: Viewer,
     device_types: &[&str],
 ) -> Result<Found> {
     let types: Vec<Option<&str>> = device_types.iter().copied().map(Some).collect();
-    let bodies = appliance.device_lists(session, &types).await?;
+    let bodies = conn
+        .call(async |a, s| a.device_lists(s, &types).await)
+        .await?;
     let mut found = Found {
         takers: Vec::new(),
         others: Vec::new(),
         suggestions: Vec::new(),
     };
     let mut suggester = Suggester::new(query, 5);
-    for (body, queried) in bodies.iter().zip(device_types) {
+    for body in &bodies {
         api::decode_device_list(body, |raw| {
-            // A device of another type than the one asked for is the appliance ignoring the
-            // filter: it still counts for what it is.
             let takes = viewer.takes(&raw.device_type, raw.path_types());
             if takes {
                 suggester.offer(&raw.name);
@@ -135,15 +249,14 @@ async fn find(
                 }
             }
         })?;
-        diag::verbose(2, format!("queried device type {queried}"));
     }
     found.suggestions = suggester.into_names();
     Ok(found)
 }
 
-async fn launch(appliance: &Appliance, session: &Session, t: &LaunchTask) -> Result<()> {
+async fn launch(conn: &mut Connection<'_>, t: &LaunchTask) -> Result<()> {
     let wanted = viewer::device_types_for(&[t.viewer]);
-    let found = find(appliance, session, &t.device, t.viewer, &wanted).await?;
+    let found = find(conn, &t.device, t.viewer, &wanted).await?;
     let device = match device::resolve(&t.device, &found.takers) {
         Resolution::Found(d) => d.clone(),
         Resolution::Ambiguous(ds) => {
@@ -153,19 +266,16 @@ async fn launch(appliance: &Appliance, session: &Session, t: &LaunchTask) -> Res
                 matches: ds.iter().map(|d| d.summary()).collect(),
             });
         }
-        Resolution::NotFound => {
-            return Err(not_taken(appliance, session, t, found).await);
-        }
+        Resolution::NotFound => return Err(not_taken(conn, t, found).await),
     };
     if let Some(mode) = t.kvm.mouse_mode
         && !mode.fits_device_type(&device.device_type)
     {
         return Err(Error::OptionNotSupported {
             message: format!(
-                "--mouse-mode {} needs an IPUHD device (ADX-IP-UHD); {} is {}",
-                "relative-raw",
+                "--mouse-mode relative-raw needs an IPUHD device (ADX-IP-UHD); {} is {}",
                 quote_name(&device.name),
-                crate::sanitize::terminal_safe(&device.device_type)
+                terminal_safe(&device.device_type)
             ),
         });
     }
@@ -174,13 +284,17 @@ async fn launch(appliance: &Appliance, session: &Session, t: &LaunchTask) -> Res
         format!(
             "device {} ({}, {})",
             quote_name(&device.name),
-            device.device_type,
-            device.id
+            terminal_safe(&device.device_type),
+            terminal_safe(&device.id)
         ),
     );
-    let ticket = appliance.create_ticket(session).await?;
+    let mut ticket = conn.call(async |a, s| a.create_ticket(s).await).await?;
+    if ticket.requested_at.elapsed().unwrap_or_default() > TICKET_FRESHNESS {
+        diag::verbose(1, "the ticket is about to expire; asking for a fresh one");
+        ticket = conn.call(async |a, s| a.create_ticket(s).await).await?;
+    }
     let url = viewer::launch_url(
-        appliance.base(),
+        conn.appliance.base(),
         t.viewer,
         &device.id,
         ticket.value.expose_secret(),
@@ -215,12 +329,7 @@ async fn launch(appliance: &Appliance, session: &Session, t: &LaunchTask) -> Res
 }
 
 /// The error for a device the viewer's types do not hold: it may exist with other viewers.
-async fn not_taken(
-    appliance: &Appliance,
-    session: &Session,
-    t: &LaunchTask,
-    found: Found,
-) -> Error {
+async fn not_taken(conn: &mut Connection<'_>, t: &LaunchTask, found: Found) -> Error {
     let mut others = found.others;
     if device::resolve(&t.device, &others) == Resolution::NotFound {
         let wanted = viewer::device_types_for(&[t.viewer]);
@@ -228,7 +337,7 @@ async fn not_taken(
             .into_iter()
             .filter(|ty| !wanted.contains(ty))
             .collect();
-        match find(appliance, session, &t.device, t.viewer, &rest).await {
+        match find(conn, &t.device, t.viewer, &rest).await {
             Ok(more) => others.extend(more.others),
             Err(e) => diag::verbose(
                 1,
@@ -255,7 +364,7 @@ async fn not_taken(
     }
 }
 
-async fn list(appliance: &Appliance, session: &Session, t: &DevicesTask) -> Result<()> {
+async fn list(conn: &mut Connection<'_>, t: &DevicesTask) -> Result<()> {
     let types: Vec<Option<&str>> = match t.viewer {
         Some(v) => viewer::device_types_for(&[v])
             .into_iter()
@@ -263,7 +372,9 @@ async fn list(appliance: &Appliance, session: &Session, t: &DevicesTask) -> Resu
             .collect(),
         None => vec![None],
     };
-    let bodies = appliance.device_lists(session, &types).await?;
+    let bodies = conn
+        .call(async |a, s| a.device_lists(s, &types).await)
+        .await?;
     let mut devices: Vec<Device> = Vec::new();
     for body in &bodies {
         api::decode_device_list(body, |raw| {
@@ -277,4 +388,203 @@ async fn list(appliance: &Appliance, session: &Session, t: &DevicesTask) -> Resu
     devices.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
     devices.dedup_by(|a, b| a.id == b.id);
     output::write_stdout(&output::device_list(&devices, t.json, t.header))
+}
+
+/// `trust`: show the certificate the appliance presents and record it after confirmation.
+async fn trust(config: &Config, known_hosts: &mut KnownHosts, yes: bool) -> Result<()> {
+    let observer = Appliance::observer(config)?;
+    let cert = observer.fetch_certificate().await?;
+    let digest = sha256(&cert);
+    diag::stderr_write(&format!(
+        "Certificate of {}:\n{}\n",
+        config.host_key,
+        crate::cert::describe(&cert)
+    ));
+    match known_hosts.get(&config.host_key) {
+        Some(recorded) if recorded == digest => {
+            diag::stderr_write(&format!(
+                "{} is already trusted with this certificate.\n",
+                config.host_key
+            ));
+            return Ok(());
+        }
+        Some(recorded) => diag::warn_always(format!(
+            "this REPLACES the certificate recorded for {}: {}",
+            config.host_key,
+            crate::tls::format_digest(&recorded)
+        )),
+        None => {}
+    }
+    if !yes {
+        if !interactive() {
+            return Err(Error::usage(
+                "cannot ask for confirmation without a terminal",
+                format!(
+                    "compare the fingerprint with the appliance's console, then run: \
+                     dsview-launch trust {} --yes",
+                    config.host_label
+                ),
+            ));
+        }
+        let question = format!(
+            "Trust this certificate for {} and remember it in {}? [y/N] ",
+            config.host_key,
+            known_hosts.path().display()
+        );
+        if !confirm(question).await? {
+            diag::stderr_write("Nothing recorded.\n");
+            return Ok(());
+        }
+    }
+    known_hosts.set(&config.host_key, digest)?;
+    diag::stderr_write(&format!(
+        "Recorded {} for {} in {}\n",
+        crate::tls::format_digest(&digest),
+        config.host_key,
+        known_hosts.path().display()
+    ));
+    Ok(())
+}
+
+/// `logout --all`: end every cached session, trusting each appliance as its profile says.
+async fn logout_all(cli: &Cli, file: &FileConfig) -> Result<()> {
+    let cache = SessionCache::new()?;
+    let known_hosts = KnownHosts::load(&KnownHosts::default_path()?)?;
+    let cached = cache.all()?;
+    if cached.is_empty() {
+        diag::status("No cached sessions");
+        return Ok(());
+    }
+    for entry in cached {
+        let profile = file.profiles.values().find(|p| {
+            p.host
+                .as_deref()
+                .and_then(|h| config::parse_host(h).ok())
+                .is_some_and(|u| config::host_key(&u) == entry.host)
+        });
+        let outcome = async {
+            let base = config::parse_host(&entry.host)?;
+            let config = Config {
+                host_label: config::host_label(&base),
+                host_key: entry.host.clone(),
+                base,
+                user: Some(entry.user.clone()),
+                password: config::PasswordSource::Prompt,
+                trust: config::TrustOptions {
+                    ca_cert: cli
+                        .global
+                        .ca_cert
+                        .clone()
+                        .or_else(|| profile.and_then(|p| p.ca_cert.clone())),
+                    insecure: cli.global.insecure,
+                    fingerprint: profile
+                        .and_then(|p| p.fingerprint.as_deref())
+                        .map(crate::tls::Pin::parse)
+                        .transpose()?,
+                },
+                timeout: cli
+                    .global
+                    .timeout
+                    .or(profile.and_then(|p| p.timeout))
+                    .map_or(config::DEFAULT_TIMEOUT, std::time::Duration::from_secs),
+                session_cache: true,
+                profile: None,
+            };
+            let appliance = Appliance::new(&config, known_hosts.get(&entry.host))?;
+            appliance.logout(&entry.session).await
+        }
+        .await;
+        let _ = std::fs::remove_file(&entry.path);
+        let who = format!(
+            "{} on {}",
+            terminal_safe(&entry.user),
+            terminal_safe(&entry.host)
+        );
+        match outcome {
+            Ok(Logout::Ended) => diag::status(format!("Logged out {who}")),
+            Ok(Logout::NotSupported) => diag::status(format!(
+                "Forgot the session of {who} (the appliance could not end it)"
+            )),
+            Err(e) => diag::warn(format!(
+                "forgot the session of {who}, but could not end it on the appliance: {e}"
+            )),
+        }
+    }
+    Ok(())
+}
+
+fn profile_command(cli: &Cli, cmd: &ProfileCommand, path: &Path, file: &FileConfig) -> Result<()> {
+    match cmd {
+        ProfileCommand::List => {
+            if file.profiles.is_empty() {
+                diag::stderr_write(&format!(
+                    "No profiles in {}; add one with: dsview-launch profile add NAME --host HOST -u USER\n",
+                    path.display()
+                ));
+                return Ok(());
+            }
+            output::write_stdout(&profile::list_text(file))
+        }
+        ProfileCommand::Show(args) => output::write_stdout(&profile::show_text(path, &args.name)?),
+        ProfileCommand::Remove(args) => {
+            let was_default = profile::remove(path, &args.name)?;
+            diag::status(format!("Removed profile {}", args.name));
+            if was_default {
+                diag::warn(format!(
+                    "{} was the default profile; there is none now",
+                    args.name
+                ));
+            }
+            Ok(())
+        }
+        ProfileCommand::Add(args) => {
+            let g = &cli.global;
+            let typed = |id: &str| g.typed.contains(&id);
+            let Some(host) = g.host.clone().filter(|_| typed("host")) else {
+                return Err(Error::usage(
+                    "a profile needs an appliance",
+                    format!(
+                        "dsview-launch profile add {} --host HOST[:PORT] -u USER",
+                        args.name
+                    ),
+                ));
+            };
+            config::parse_host(&host)?;
+            if let Some(fp) = g.fingerprint.as_deref().filter(|_| typed("fingerprint")) {
+                crate::tls::Pin::parse(fp)?;
+            }
+            if let Some(cmd) = &args.password_command
+                && profile::PasswordCommand::Line(cmd.clone()).argv().is_none()
+            {
+                return Err(Error::usage(
+                    "--password-command is empty or its quoting is broken",
+                    "e.g. --password-command 'pass show mp1000'",
+                ));
+            }
+            let ca_cert = match g.ca_cert.clone().filter(|_| typed("ca_cert")) {
+                Some(p) => Some(std::path::absolute(&p).unwrap_or(p)),
+                None => None,
+            };
+            let new = NewProfile {
+                host,
+                user: g.user.clone().filter(|_| typed("user")),
+                ca_cert,
+                fingerprint: g.fingerprint.clone().filter(|_| typed("fingerprint")),
+                sharing_mode: args.sharing_mode,
+                mouse_mode: args.mouse_mode,
+                browser: args.browser.clone(),
+                timeout: g.timeout.filter(|_| typed("timeout")),
+                password_command: args.password_command.clone(),
+                session_cache: (g.no_session_cache && typed("no_session_cache")).then_some(false),
+            };
+            let replaced = profile::add(path, &args.name, &new, args.default)?;
+            diag::status(format!(
+                "{} profile {} in {}",
+                if replaced { "Replaced" } else { "Added" },
+                args.name,
+                path.display()
+            ));
+            Ok(())
+        }
+    }
 }

@@ -21,8 +21,10 @@ Exit codes:
 
 const ENVIRONMENT: &str = "\
 Environment:
-  DSVIEW_HOST, DSVIEW_USER, DSVIEW_CA_CERT, DSVIEW_TIMEOUT, DSVIEW_BROWSER
+  DSVIEW_HOST, DSVIEW_USER, DSVIEW_CA_CERT, DSVIEW_FINGERPRINT, DSVIEW_TIMEOUT,
+  DSVIEW_PROFILE, DSVIEW_CONFIG, DSVIEW_BROWSER
                    defaults for the options of the same name
+                   (precedence: option > environment > profile > built-in default)
   DSVIEW_PASSWORD  the password, for non-interactive use (there is no --password flag:
                    a password on the command line leaks into ps and shell history)
   BROWSER          the browser command when --browser and DSVIEW_BROWSER are unset";
@@ -48,6 +50,20 @@ pub struct Cli {
 /// Options every subcommand takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
+    /// Use this profile of the config file (default: the file's default_profile)
+    #[arg(
+        short = 'p',
+        long,
+        env = "DSVIEW_PROFILE",
+        global = true,
+        value_name = "NAME"
+    )]
+    pub profile: Option<String>,
+
+    /// The config file [default: $XDG_CONFIG_HOME/dsview-launch/config.toml]
+    #[arg(long, env = "DSVIEW_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// The appliance: HOST, HOST:PORT or https://HOST[:PORT]
     #[arg(long, env = "DSVIEW_HOST", global = true, value_name = "HOST[:PORT]")]
     pub host: Option<String>,
@@ -70,20 +86,28 @@ pub struct GlobalArgs {
     #[arg(long, env = "DSVIEW_CA_CERT", global = true, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
 
+    /// Accept exactly the certificate with this SHA-256 fingerprint (hex, colons optional), or
+    /// the public key pin sha256//BASE64
+    #[arg(long, env = "DSVIEW_FINGERPRINT", global = true, value_name = "FP")]
+    pub fingerprint: Option<String>,
+
     /// Accept any certificate (insecure; warns on every run)
     #[arg(short = 'k', long, global = true)]
     pub insecure: bool,
 
-    /// Seconds each request may take
+    /// Seconds each request may take [default: 30]
     #[arg(
         long,
         env = "DSVIEW_TIMEOUT",
         global = true,
         value_name = "SECS",
-        default_value_t = 30,
         value_parser = clap::value_parser!(u64).range(1..=3600),
     )]
-    pub timeout: u64,
+    pub timeout: Option<u64>,
+
+    /// Keep no appliance session on disk (each run logs in anew)
+    #[arg(long, global = true)]
+    pub no_session_cache: bool,
 
     /// More diagnostics on stderr (repeat for more)
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -92,6 +116,41 @@ pub struct GlobalArgs {
     /// Only errors on stderr
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+
+    /// Which of the options above were typed on the command line (not taken from the
+    /// environment); `profile add` records only those.
+    #[arg(skip)]
+    pub typed: Vec<&'static str>,
+}
+
+/// The global options `profile add` can record.
+pub const RECORDABLE: [&str; 6] = [
+    "host",
+    "user",
+    "ca_cert",
+    "fingerprint",
+    "timeout",
+    "no_session_cache",
+];
+
+/// Parse the process's arguments (clap exits with code 2 on a usage error).
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let mut level = Some(&matches);
+    while let Some(m) = level {
+        for id in RECORDABLE {
+            if m.try_contains_id(id).unwrap_or(false)
+                && m.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+                && !cli.global.typed.contains(&id)
+            {
+                cli.global.typed.push(id);
+            }
+        }
+        level = m.subcommand().map(|(_, sub)| sub);
+    }
+    cli
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,6 +163,78 @@ pub enum Command {
     Vm(OtherViewerArgs),
     /// List the devices of the appliance and the viewers each takes
     Devices(DevicesArgs),
+    /// Log in and keep the session, so later commands need no password until it expires
+    Login,
+    /// End the cached session on the appliance and forget it
+    Logout(LogoutArgs),
+    /// Show an appliance's certificate and record it as trusted (like ssh's known_hosts)
+    Trust(TrustArgs),
+    /// Manage the profiles of the config file
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// End every cached session, on every appliance
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    /// The appliance (default: --host or the profile's host)
+    #[arg(value_name = "HOST[:PORT]")]
+    pub host: Option<String>,
+
+    /// Record the certificate without asking
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Add or replace a profile, from --host, -u, --ca-cert, --fingerprint, --timeout,
+    /// --no-session-cache and the options below
+    Add(ProfileAddArgs),
+    /// List the profiles (the default marked with *)
+    List,
+    /// Show one profile
+    Show(ProfileNameArgs),
+    /// Remove a profile
+    Remove(ProfileNameArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileNameArgs {
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileAddArgs {
+    /// The profile's name
+    pub name: String,
+
+    /// KVM sharing mode to use by default
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub sharing_mode: Option<SharingMode>,
+
+    /// KVM mouse mode to use by default
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub mouse_mode: Option<MouseMode>,
+
+    /// Browser command for this appliance
+    #[arg(long, value_name = "CMD")]
+    pub browser: Option<String>,
+
+    /// A command that prints the password on its first line (run without a shell),
+    /// e.g. "pass show mp1000"
+    #[arg(long, value_name = "CMD")]
+    pub password_command: Option<String>,
+
+    /// Make it the default profile
+    #[arg(long)]
+    pub default: bool,
 }
 
 /// What every launch takes.

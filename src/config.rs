@@ -1,5 +1,6 @@
-//! Turns flags and environment into one validated [`Config`] and [`Task`]. No network here;
-//! the only I/O is reading the environment.
+//! Turns flags, environment and the selected profile into one validated [`Config`] and
+//! [`Task`], with the precedence option > environment > profile > built-in default (clap has
+//! already merged each option with its environment variable). No network here.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,13 +9,20 @@ use url::Url;
 
 use crate::cli::{Cli, Command, DevicesArgs, LaunchArgs};
 use crate::error::{Error, Result};
+use crate::profile::{FileConfig, Profile};
+use crate::tls::Pin;
 use crate::viewer::{KvmOptions, Viewer};
 
-/// Where the password comes from, decided before anything touches the network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The built-in request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where the password comes from, in this order: `--password-stdin`, `DSVIEW_PASSWORD`, the
+/// profile's `password_command`, a prompt on the terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PasswordSource {
     Stdin,
     Env,
+    Command(Vec<String>),
     Prompt,
 }
 
@@ -23,6 +31,7 @@ pub enum PasswordSource {
 pub struct TrustOptions {
     pub ca_cert: Option<PathBuf>,
     pub insecure: bool,
+    pub fingerprint: Option<Pin>,
 }
 
 /// Everything needed to talk to one appliance.
@@ -32,10 +41,16 @@ pub struct Config {
     pub base: Url,
     /// `host[:port]` as messages show it.
     pub host_label: String,
+    /// `host:port` with the port always present: the key of caches and known hosts.
+    pub host_key: String,
     pub user: Option<String>,
     pub password: PasswordSource,
     pub trust: TrustOptions,
     pub timeout: Duration,
+    /// Keep the session on disk for later runs.
+    pub session_cache: bool,
+    /// The profile these settings came from, if any.
+    pub profile: Option<String>,
 }
 
 /// What happens with the URL once it exists.
@@ -66,6 +81,9 @@ pub struct DevicesTask {
 pub enum Task {
     Launch(LaunchTask),
     Devices(DevicesTask),
+    Login,
+    Logout,
+    Trust { yes: bool },
 }
 
 /// Parse `HOST`, `HOST:PORT`, `https://HOST[:PORT][/]` (IPv6 in brackets) into a base URL.
@@ -118,6 +136,39 @@ pub fn host_label(url: &Url) -> String {
     }
 }
 
+/// `host:port`, the port always given.
+pub fn host_key(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or_default().to_ascii_lowercase(),
+        url.port_or_known_default().unwrap_or(443)
+    )
+}
+
+/// The profile the run uses: `-p`/`DSVIEW_PROFILE`, else the file's `default_profile`.
+pub fn select_profile<'a>(
+    requested: Option<&str>,
+    file: &'a FileConfig,
+) -> Result<Option<(&'a str, &'a Profile)>> {
+    let Some(name) = requested.or(file.default_profile.as_deref()) else {
+        return Ok(None);
+    };
+    match file.profiles.get_key_value(name) {
+        Some((k, p)) => Ok(Some((k.as_str(), p))),
+        None => {
+            let known: Vec<&str> = file.profiles.keys().map(String::as_str).collect();
+            Err(Error::usage(
+                format!("no profile named {name:?}"),
+                if known.is_empty() {
+                    "create one with: dsview-launch profile add NAME --host HOST -u USER".to_owned()
+                } else {
+                    format!("the profiles are: {}", known.join(", "))
+                },
+            ))
+        }
+    }
+}
+
 /// The environment a run reads, captured once so tests of this module need no process state.
 #[derive(Debug, Default, Clone)]
 pub struct Env {
@@ -136,17 +187,21 @@ impl Env {
     }
 }
 
-/// Build the configuration and the task from the parsed command line.
-pub fn build(cli: &Cli, env: &Env) -> Result<(Config, Task)> {
+/// Build the configuration and the task from the parsed command line and the config file.
+pub fn build(cli: &Cli, env: &Env, file: &FileConfig) -> Result<(Config, Task)> {
     let g = &cli.global;
+    let selected = select_profile(g.profile.as_deref(), file)?;
+    let empty = Profile::default();
+    let profile = selected.map_or(&empty, |(_, p)| p);
     let task = match &cli.command {
         Command::Kvm(args) => Task::Launch(launch_task(
             Viewer::Kvm,
             &args.launch,
             KvmOptions {
-                sharing_mode: args.sharing_mode,
-                mouse_mode: args.mouse_mode,
+                sharing_mode: args.sharing_mode.or(profile.sharing_mode),
+                mouse_mode: args.mouse_mode.or(profile.mouse_mode),
             },
+            profile,
             env,
         )),
         Command::Serial(args) | Command::Vm(args) => {
@@ -172,6 +227,7 @@ pub fn build(cli: &Cli, env: &Env) -> Result<(Config, Task)> {
                 viewer,
                 &args.launch,
                 KvmOptions::default(),
+                profile,
                 env,
             ))
         }
@@ -184,24 +240,56 @@ pub fn build(cli: &Cli, env: &Env) -> Result<(Config, Task)> {
             json: *json,
             header: *header,
         }),
+        Command::Login => Task::Login,
+        Command::Logout(_) => Task::Logout,
+        Command::Trust(args) => Task::Trust { yes: args.yes },
+        Command::Profile(_) => {
+            return Err(Error::Internal(
+                "profile commands need no appliance".to_owned(),
+            ));
+        }
     };
 
-    let Some(host) = g.host.as_deref() else {
+    let trust_host = match &cli.command {
+        Command::Trust(args) => args.host.as_deref(),
+        _ => None,
+    };
+    let Some(host) = trust_host.or(g.host.as_deref()).or(profile.host.as_deref()) else {
         return Err(Error::usage(
             "no appliance given",
-            "pass --host HOST[:PORT] or set DSVIEW_HOST, e.g. --host mp1000.example.com",
+            "pass --host HOST[:PORT] (or set DSVIEW_HOST), or save a profile once:\n    \
+             dsview-launch profile add NAME --host HOST -u USER --default",
         ));
     };
     let base = parse_host(host)?;
-    let user = g.user.clone().filter(|u| !u.is_empty());
+    let user = g
+        .user
+        .clone()
+        .or_else(|| profile.user.clone())
+        .filter(|u| !u.is_empty());
     let password = if g.password_stdin {
         PasswordSource::Stdin
     } else if env.password_set {
         PasswordSource::Env
+    } else if let Some(cmd) = &profile.password_command {
+        let Some(argv) = cmd.argv() else {
+            return Err(Error::usage(
+                "the profile's password_command is empty or its quoting is broken",
+                "write it as a list, e.g. password_command = [\"pass\", \"show\", \"mp1000\"]",
+            ));
+        };
+        PasswordSource::Command(argv)
     } else {
         PasswordSource::Prompt
     };
-    if let Some(path) = &g.ca_cert
+    let fingerprint = g
+        .fingerprint
+        .as_deref()
+        .or(profile.fingerprint.as_deref())
+        .map(Pin::parse)
+        .transpose()?;
+    let ca_cert = g.ca_cert.clone().or_else(|| profile.ca_cert.clone());
+    if let Some(path) = &ca_cert
         && g.insecure
     {
         return Err(Error::usage(
@@ -212,21 +300,47 @@ pub fn build(cli: &Cli, env: &Env) -> Result<(Config, Task)> {
             "drop --insecure to verify the certificate against the file",
         ));
     }
+    if fingerprint.is_some() && g.insecure {
+        return Err(Error::usage(
+            "--insecure and a fingerprint pin contradict each other",
+            "drop --insecure to check the certificate against the pin",
+        ));
+    }
+    let timeout = g
+        .timeout
+        .or(profile.timeout)
+        .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+    if timeout.is_zero() || timeout > Duration::from_secs(3600) {
+        return Err(Error::usage(
+            "the profile's timeout must be between 1 and 3600 seconds",
+            "fix `timeout` in the profile",
+        ));
+    }
     let config = Config {
         host_label: host_label(&base),
+        host_key: host_key(&base),
         base,
         user,
         password,
         trust: TrustOptions {
-            ca_cert: g.ca_cert.clone(),
+            ca_cert,
             insecure: g.insecure,
+            fingerprint,
         },
-        timeout: Duration::from_secs(g.timeout),
+        timeout,
+        session_cache: !g.no_session_cache && profile.session_cache.unwrap_or(true),
+        profile: selected.map(|(name, _)| name.to_owned()),
     };
     Ok((config, task))
 }
 
-fn launch_task(viewer: Viewer, args: &LaunchArgs, kvm: KvmOptions, env: &Env) -> LaunchTask {
+fn launch_task(
+    viewer: Viewer,
+    args: &LaunchArgs,
+    kvm: KvmOptions,
+    profile: &Profile,
+    env: &Env,
+) -> LaunchTask {
     let output = if args.json {
         Output::Json
     } else if args.no_browser {
@@ -235,6 +349,7 @@ fn launch_task(viewer: Viewer, args: &LaunchArgs, kvm: KvmOptions, env: &Env) ->
         Output::Browser(
             args.browser
                 .clone()
+                .or_else(|| profile.browser.clone())
                 .filter(|b| !b.trim().is_empty())
                 .or_else(|| env.browser.clone()),
         )
@@ -277,6 +392,15 @@ mod tests {
         check("mp1000/api/v1", Err("without a path"));
         check("admin:pw@mp1000", Err("credentials"));
         check("mp1000:99999", Err("invalid appliance address"));
+    }
+
+    #[test]
+    fn host_keys_always_have_a_port() {
+        assert_eq!(host_key(&parse_host("MP1000").expect("ok")), "mp1000:443");
+        assert_eq!(
+            host_key(&parse_host("[::1]:8443").expect("ok")),
+            "[::1]:8443"
+        );
     }
 
     #[test]

@@ -15,6 +15,19 @@ pub struct DeviceSummary {
     pub device_type: String,
 }
 
+/// Why a certificate was refused; decides the advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsProblem {
+    /// Neither a CA, the `--ca-cert` file nor the known hosts vouch for it.
+    Untrusted,
+    /// It does not match the `--fingerprint` pin.
+    PinMismatch,
+    /// It differs from the one recorded in the known hosts.
+    Changed { recorded: [u8; 32] },
+    /// The handshake failed for another reason.
+    Handshake,
+}
+
 /// Every failure the tool reports. Each variant maps to exactly one documented exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -74,8 +87,13 @@ pub enum Error {
     Tls {
         host: String,
         reason: String,
-        fingerprint: Option<String>,
+        problem: TlsProblem,
+        presented: Option<rustls::pki_types::CertificateDer<'static>>,
     },
+
+    /// The appliance no longer accepts the session's token (exit 4).
+    #[error("the appliance no longer accepts the session ({detail})")]
+    SessionExpired { detail: String },
 
     /// The appliance could not be reached (exit 6).
     #[error("cannot reach {host}: {reason}")]
@@ -134,6 +152,7 @@ impl Error {
             Error::InvalidCredentials { .. }
             | Error::PermissionDenied { .. }
             | Error::NoPassword
+            | Error::SessionExpired { .. }
             | Error::PasswordRead(_) => 4,
             Error::Tls { .. } => 5,
             Error::Network { .. } | Error::Timeout { .. } => 6,
@@ -218,26 +237,17 @@ impl Error {
                     .to_owned(),
             ),
             Error::PasswordRead(_) => None,
-            Error::Tls { fingerprint, .. } => {
-                let mut s = String::new();
-                if let Some(fp) = fingerprint {
-                    let _ = writeln!(
-                        s,
-                        "the appliance presented a certificate with SHA-256 fingerprint\n    {fp}"
-                    );
-                    s.push_str(
-                        "if that is the appliance's own certificate (compare it on the appliance's console), either\n",
-                    );
-                } else {
-                    s.push_str("either\n");
-                }
-                s.push_str(
-                    "    save the certificate (PEM) and pass --ca-cert FILE (or DSVIEW_CA_CERT), e.g.\n        \
-                     openssl s_client -connect HOST:443 </dev/null | openssl x509 > appliance.pem\n    \
-                     or skip verification with -k/--insecure (not recommended)",
-                );
-                Some(s)
-            }
+            Error::Tls {
+                host,
+                problem,
+                presented,
+                ..
+            } => Some(tls_hint(host, *problem, presented.as_deref())),
+            Error::SessionExpired { .. } => Some(
+                "the session expired or was ended on the appliance; log in again with: \
+                 dsview-launch login"
+                    .to_owned(),
+            ),
             Error::Network { .. } => Some(
                 "check the host name and port (--host/DSVIEW_HOST), that the appliance is up, \
                  and any proxy settings (HTTPS_PROXY, NO_PROXY)"
@@ -259,6 +269,64 @@ impl Error {
             Error::Interrupted => None,
         }
     }
+}
+
+fn tls_hint(host: &str, problem: TlsProblem, presented: Option<&[u8]>) -> String {
+    let mut s = String::new();
+    let presented_fp = presented.map(crate::tls::fingerprint);
+    match problem {
+        TlsProblem::Changed { recorded } => {
+            let _ = writeln!(
+                s,
+                "@@@ WARNING: THE CERTIFICATE OF {host} HAS CHANGED @@@\n\
+                 someone may be intercepting the connection, or the appliance's certificate was replaced.\n    \
+                 recorded:  {}\n    \
+                 presented: {}",
+                crate::tls::format_digest(&recorded),
+                presented_fp.as_deref().unwrap_or("(unknown)")
+            );
+            let _ = write!(
+                s,
+                "nothing was sent. If the appliance's certificate was replaced on purpose (check its console),\n\
+                 replace the entry with: dsview-launch trust {host}"
+            );
+        }
+        TlsProblem::PinMismatch => {
+            let _ = write!(
+                s,
+                "the pinned fingerprint (--fingerprint, DSVIEW_FINGERPRINT or the profile's fingerprint) \
+                 does not match\n    presented: {}\nnothing was sent; check the pin against the appliance's console",
+                presented_fp.as_deref().unwrap_or("(unknown)")
+            );
+        }
+        TlsProblem::Untrusted | TlsProblem::Handshake => {
+            if let Some(fp) = presented_fp {
+                let _ = writeln!(
+                    s,
+                    "the appliance presented a certificate with fingerprint\n    {fp}"
+                );
+                s.push_str(
+                    "if that is the appliance's own certificate (compare it on the appliance's console), either\n",
+                );
+                let _ = writeln!(
+                    s,
+                    "    record it as trusted:        dsview-launch trust {host}"
+                );
+                let _ = writeln!(
+                    s,
+                    "    or pin it:                   --fingerprint '{}'",
+                    &fp[7..]
+                );
+            } else {
+                s.push_str("either\n");
+            }
+            s.push_str(
+                "    or pass its PEM file (or its CA's) with --ca-cert FILE (DSVIEW_CA_CERT)\n    \
+                 or skip verification with -k/--insecure (not recommended)",
+            );
+        }
+    }
+    s
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -299,7 +367,8 @@ mod tests {
             Error::Tls {
                 host: "h".into(),
                 reason: "r".into(),
-                fingerprint: None,
+                problem: TlsProblem::Untrusted,
+                presented: None,
             },
             5,
         );

@@ -2,7 +2,11 @@
 //!
 //! Code map:
 //! - [`cli`]: the command line (clap derive only).
-//! - [`config`]: flags + environment -> one validated `Config` and `Task`; no network.
+//! - [`config`]: flags + environment + profile -> one validated `Config` and `Task`; no network.
+//! - [`profile`]: the config file (profiles, groups), read strictly and edited in place.
+//! - [`files`]: where files live (XDG), written 0600/0700 and atomically.
+//! - [`session`], [`session_cache`]: the appliance session, reused across runs.
+//! - [`known_hosts`], [`cert`]: trusted certificate fingerprints, certificate details.
 //! - [`app`]: the flow of each command, and the exit code.
 //! - [`api`]: the appliance REST API; the only module that does network I/O.
 //! - [`tls`]: certificate trust (the rustls verifier).
@@ -22,13 +26,19 @@
 pub mod api;
 pub mod app;
 pub mod browser;
+pub mod cert;
 pub mod cli;
 pub mod config;
 pub mod device;
 pub mod diag;
 pub mod error;
+pub mod files;
+pub mod known_hosts;
 pub mod output;
 pub mod password;
+pub mod profile;
 pub mod sanitize;
+pub mod session;
+pub mod session_cache;
 pub mod tls;
 pub mod viewer;

@@ -2,9 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = dsview_launch::cli::Cli::parse();
-    dsview_launch::app::run(cli)
+    dsview_launch::app::run(dsview_launch::cli::parse())
 }

@@ -1,13 +1,21 @@
 //! Certificate trust: the rustls client configuration and its certificate verifier.
 //!
-//! The verifier accepts, in order: any certificate with `--insecure`; a presented end-entity
-//! certificate identical (byte for byte) to one in the `--ca-cert` file, which is how
-//! self-signed appliance certificates marked CA:TRUE (`openssl req -x509`) can be trusted even
-//! though webpki refuses them as end entities; a chain to a CA in the `--ca-cert` file; a chain
-//! to the system roots, loaded only when the earlier checks did not already decide. Handshake
-//! signatures are always verified with the crypto provider, whatever decided the certificate.
-//! The certificate the appliance presented is remembered so that errors can show its
-//! fingerprint.
+//! The verifier decides, in order:
+//! 1. `--insecure`: accept anything;
+//! 2. a pin (`--fingerprint`): accept exactly the certificate (or public key) it names, refuse
+//!    everything else, with no fallback;
+//! 3. a known-hosts entry for this host and port: accept the recorded certificate; refuse a
+//!    different one loudly (the certificate changed), even if a CA would vouch for it;
+//! 4. a presented certificate identical (byte for byte) to one in the `--ca-cert` file, which is
+//!    how self-signed certificates marked CA:TRUE (`openssl req -x509`) can be trusted although
+//!    webpki refuses them as end entities;
+//! 5. a chain to a CA in the `--ca-cert` file, then to the system roots, loaded only when the
+//!    earlier steps did not already decide.
+//!
+//! The check happens inside the TLS handshake, before any request (and so any password) is
+//! sent. Handshake signatures are always verified with the crypto provider, whatever decided
+//! the certificate. The certificate the appliance presented is remembered so that errors can
+//! show its fingerprint and `trust` can show its details.
 
 use std::fmt;
 use std::path::Path;
@@ -21,26 +29,106 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::config::TrustOptions;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TlsProblem};
 
-/// SHA-256 of a DER certificate as `openssl x509 -fingerprint -sha256` prints it.
-pub fn fingerprint(der: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, der);
-    let hex: Vec<String> = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// A SHA-256 digest as `openssl x509 -fingerprint -sha256` prints it: `SHA256 AB:CD:...`.
+pub fn format_digest(digest: &[u8; 32]) -> String {
+    let hex: Vec<String> = digest.iter().map(|b| format!("{b:02X}")).collect();
     format!("SHA256 {}", hex.join(":"))
+}
+
+/// SHA-256 fingerprint of a DER certificate, openssl style.
+pub fn fingerprint(der: &[u8]) -> String {
+    format_digest(&sha256(der))
+}
+
+/// What a `--fingerprint` names: the certificate's SHA-256, or its public key's (curl's
+/// `sha256//BASE64` pin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pin {
+    Certificate([u8; 32]),
+    PublicKey([u8; 32]),
+}
+
+impl Pin {
+    /// Parse `AB:CD:...`, `abcd...`, `SHA256 Fingerprint=AB:...`, `sha256:...` or
+    /// `sha256//BASE64`.
+    pub fn parse(input: &str) -> Result<Pin> {
+        use base64::Engine as _;
+        let s = input.trim();
+        let bad = |why: &str| {
+            Error::usage(
+                format!("invalid certificate fingerprint {s:?}: {why}"),
+                "give the SHA-256 fingerprint as `openssl x509 -noout -fingerprint -sha256` prints \
+                 it (colons optional), or a public key pin sha256//BASE64",
+            )
+        };
+        if let Some(b64) = s.strip_prefix("sha256//") {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|_| bad("the pin is not valid base64"))?;
+            let digest: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| bad("a sha256// pin holds 32 bytes"))?;
+            return Ok(Pin::PublicKey(digest));
+        }
+        let lower = s.to_ascii_lowercase();
+        let mut rest = lower.as_str();
+        for prefix in [
+            "sha256 fingerprint=",
+            "sha256fingerprint=",
+            "sha256:",
+            "sha256=",
+            "sha256 ",
+        ] {
+            if let Some(r) = rest.strip_prefix(prefix) {
+                rest = r;
+                break;
+            }
+        }
+        let hex: String = rest
+            .chars()
+            .filter(|c| !matches!(c, ':' | ' ' | '-'))
+            .collect();
+        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(bad("expected 64 hexadecimal digits (32 bytes)"));
+        }
+        let mut digest = [0u8; 32];
+        for (i, byte) in digest.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
+                .map_err(|_| bad("not hexadecimal"))?;
+        }
+        Ok(Pin::Certificate(digest))
+    }
+
+    fn matches(&self, der: &[u8]) -> bool {
+        match self {
+            Pin::Certificate(d) => sha256(der) == *d,
+            Pin::PublicKey(d) => crate::cert::spki_der(der).is_some_and(|spki| sha256(&spki) == *d),
+        }
+    }
 }
 
 /// What the last handshake showed: the certificate presented and why it was refused, if it was.
 #[derive(Debug, Default)]
 struct Seen {
     presented: Option<CertificateDer<'static>>,
-    refusal: Option<String>,
+    refusal: Option<(TlsProblem, String)>,
 }
 
 /// The certificate verifier described in the module documentation.
 pub struct Verifier {
     provider: Arc<CryptoProvider>,
     insecure: bool,
+    pin: Option<Pin>,
+    known: Option<[u8; 32]>,
     pinned: Vec<CertificateDer<'static>>,
     file_roots: Option<Arc<WebPkiServerVerifier>>,
     system_roots: OnceLock<Option<Arc<WebPkiServerVerifier>>>,
@@ -78,21 +166,20 @@ impl Verifier {
             .as_ref()
     }
 
-    fn record(&self, presented: &CertificateDer<'_>, refusal: Option<String>) {
+    fn record(&self, presented: &CertificateDer<'_>, refusal: Option<(TlsProblem, String)>) {
         if let Ok(mut seen) = self.seen.lock() {
             seen.presented = Some(presented.clone().into_owned());
             seen.refusal = refusal;
         }
     }
 
-    /// The fingerprint of the certificate the appliance presented in the last handshake.
-    pub fn presented_fingerprint(&self) -> Option<String> {
-        let seen = self.seen.lock().ok()?;
-        seen.presented.as_ref().map(|c| fingerprint(c))
+    /// The certificate the appliance presented in the last handshake.
+    pub fn presented(&self) -> Option<CertificateDer<'static>> {
+        self.seen.lock().ok()?.presented.clone()
     }
 
     /// Why the last presented certificate was refused, if it was.
-    pub fn refusal(&self) -> Option<String> {
+    pub fn refusal(&self) -> Option<(TlsProblem, String)> {
         self.seen.lock().ok()?.refusal.clone()
     }
 
@@ -103,9 +190,31 @@ impl Verifier {
         server_name: &ServerName<'_>,
         ocsp: &[u8],
         now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
+    ) -> Result<ServerCertVerified, (TlsProblem, rustls::Error)> {
+        let refuse = |problem| {
+            (
+                problem,
+                rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::ApplicationVerificationFailure,
+                ),
+            )
+        };
         if self.insecure {
             return Ok(ServerCertVerified::assertion());
+        }
+        if let Some(pin) = &self.pin {
+            return if pin.matches(end_entity) {
+                Ok(ServerCertVerified::assertion())
+            } else {
+                Err(refuse(TlsProblem::PinMismatch))
+            };
+        }
+        if let Some(known) = &self.known {
+            return if sha256(end_entity) == *known {
+                Ok(ServerCertVerified::assertion())
+            } else {
+                Err(refuse(TlsProblem::Changed { recorded: *known }))
+            };
         }
         if self
             .pinned
@@ -133,9 +242,10 @@ impl Verifier {
                 }
             }
         }
-        Err(first_error.unwrap_or(rustls::Error::InvalidCertificate(
+        let err = first_error.unwrap_or(rustls::Error::InvalidCertificate(
             rustls::CertificateError::UnknownIssuer,
-        )))
+        ));
+        Err((TlsProblem::Untrusted, err))
     }
 }
 
@@ -180,9 +290,26 @@ impl ServerCertVerifier for Verifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let outcome = self.decide(end_entity, intermediates, server_name, ocsp_response, now);
-        self.record(end_entity, outcome.as_ref().err().map(describe));
-        outcome
+        match self.decide(end_entity, intermediates, server_name, ocsp_response, now) {
+            Ok(ok) => {
+                self.record(end_entity, None);
+                Ok(ok)
+            }
+            Err((problem, err)) => {
+                let reason = match problem {
+                    TlsProblem::PinMismatch => {
+                        "the certificate does not match the pinned fingerprint".to_owned()
+                    }
+                    TlsProblem::Changed { .. } => {
+                        "the certificate is not the one recorded for this host: IT HAS CHANGED"
+                            .to_owned()
+                    }
+                    _ => describe(&err),
+                };
+                self.record(end_entity, Some((problem, reason)));
+                Err(err)
+            }
+        }
     }
 
     fn verify_tls12_signature(
@@ -228,7 +355,11 @@ fn read_pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
 }
 
 /// The rustls configuration for one run, and the verifier that remembers what it saw.
-pub fn client_config(trust: &TrustOptions) -> Result<(ClientConfig, Arc<Verifier>)> {
+/// `known` is the known-hosts fingerprint recorded for this host and port, if any.
+pub fn client_config(
+    trust: &TrustOptions,
+    known: Option<[u8; 32]>,
+) -> Result<(ClientConfig, Arc<Verifier>)> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let (pinned, file_roots) = match &trust.ca_cert {
         None => (Vec::new(), None),
@@ -249,6 +380,8 @@ pub fn client_config(trust: &TrustOptions) -> Result<(ClientConfig, Arc<Verifier
     let verifier = Arc::new(Verifier {
         provider: provider.clone(),
         insecure: trust.insecure,
+        pin: trust.fingerprint,
+        known,
         pinned,
         file_roots,
         system_roots: OnceLock::new(),
@@ -278,16 +411,49 @@ mod tests {
     }
 
     #[test]
+    fn pins_in_every_accepted_form() {
+        let hex = "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD";
+        let want = Pin::Certificate(sha256(b"abc"));
+        for form in [
+            hex.to_owned(),
+            hex.to_lowercase(),
+            fingerprint(b"abc"),
+            format!("sha256 Fingerprint={}", &fingerprint(b"abc")[7..]),
+            format!("sha256:{hex}"),
+            format!("  {}  ", &fingerprint(b"abc")[7..]),
+        ] {
+            assert_eq!(Pin::parse(&form).expect(&form), want, "{form}");
+        }
+        assert_eq!(
+            Pin::parse("sha256//ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=").expect("b64"),
+            Pin::PublicKey(sha256(b"abc"))
+        );
+        for bad in [
+            "",
+            "abc",
+            &hex[2..],
+            "sha256//!!",
+            "sha256//YWJj",
+            &format!("{hex}00"),
+        ] {
+            assert_eq!(Pin::parse(bad).expect_err(bad).exit_code(), 2, "{bad}");
+        }
+    }
+
+    #[test]
     fn missing_or_empty_ca_file_is_a_usage_error() {
         let dir = std::env::temp_dir().join(format!("dsview-tls-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let empty = dir.join("empty.pem");
         std::fs::write(&empty, "no certificate here\n").expect("write");
         for path in [dir.join("missing.pem"), empty] {
-            let err = client_config(&TrustOptions {
-                ca_cert: Some(path),
-                insecure: false,
-            })
+            let err = client_config(
+                &TrustOptions {
+                    ca_cert: Some(path),
+                    ..TrustOptions::default()
+                },
+                None,
+            )
             .expect_err("must fail");
             assert_eq!(err.exit_code(), 2, "{err}");
         }

@@ -21,8 +21,15 @@ fn piped_listing_is_tab_separated_sorted_and_escaped() {
     );
     assert!(lines.contains(&"pdu-01\tPDU\t-\t00000000-0000-4000-8000-000000000016"));
     assert!(lines.iter().all(|l| l.split('\t').count() == 4));
-    // The listing ends its session.
-    assert_eq!(sim.stat("open_sessions"), 0);
+    // The session stays cached for the next command...
+    assert_eq!(sim.stat("open_sessions"), 1);
+    // ...unless nothing may be cached: then the listing ends the session it opened.
+    Run::new(&sim)
+        .args(["--no-session-cache", "devices"])
+        .run()
+        .success();
+    assert_eq!(sim.stat("open_sessions"), 1);
+    assert_eq!(sim.stat("sessions_deleted"), 1);
 
     let header = Run::new(&sim).args(["devices", "--header"]).run().success();
     assert!(header.stdout.starts_with("NAME\tTYPE\tVIEWERS\tID\n"));

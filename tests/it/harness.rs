@@ -75,12 +75,14 @@ impl Sim {
             .build()
             .expect("runtime");
         runtime.block_on(async move {
-            let (tls, _) =
-                dsview_launch::tls::client_config(&dsview_launch::config::TrustOptions {
+            let (tls, _) = dsview_launch::tls::client_config(
+                &dsview_launch::config::TrustOptions {
                     ca_cert: Some(cert),
-                    insecure: false,
-                })
-                .expect("tls config");
+                    ..Default::default()
+                },
+                None,
+            )
+            .expect("tls config");
             let client = reqwest::Client::builder()
                 .tls_backend_preconfigured(tls)
                 .redirect(reqwest::redirect::Policy::none())
@@ -122,17 +124,72 @@ impl Drop for Sim {
     }
 }
 
+/// A user's home: config and state that several runs share.
+pub struct Home {
+    dir: TempDir,
+}
+
+impl Home {
+    pub fn new() -> Home {
+        Home {
+            dir: TempDir::new().expect("temp home"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.path().join("config").join("dsview-launch")
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.path().join("state").join("dsview-launch")
+    }
+
+    /// Write the config file (directory 0700, file 0600 as the tool itself would).
+    pub fn write_config(&self, text: &str) -> PathBuf {
+        let dir = self.config_dir();
+        std::fs::create_dir_all(&dir).expect("config dir");
+        let path = dir.join("config.toml");
+        std::fs::write(&path, text).expect("write config");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        }
+        path
+    }
+
+    /// A run in this home with nothing configured.
+    pub fn bare(&self) -> Run {
+        Run::in_home(self.path())
+    }
+
+    /// A run in this home against the simulator, as in [`Run::new`].
+    pub fn run(&self, sim: &Sim) -> Run {
+        Run::in_home(self.path()).against(sim)
+    }
+}
+
 /// One run of `dsview-launch`, configured like a user's shell would be.
 pub struct Run {
     cmd: Command,
     stdin: Option<Vec<u8>>,
-    _home: TempDir,
+    owned_home: Option<TempDir>,
 }
 
 impl Run {
-    /// A run with no appliance configured at all.
+    /// A run with no appliance configured at all, in a fresh home.
     pub fn bare() -> Run {
         let home = TempDir::new().expect("temp home");
+        let mut run = Run::in_home(home.path());
+        run.owned_home = Some(home);
+        run
+    }
+
+    fn in_home(h: &Path) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_dsview-launch"));
         cmd.env_clear();
         for keep in ["PATH", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP"] {
@@ -140,7 +197,6 @@ impl Run {
                 cmd.env(keep, v);
             }
         }
-        let h = home.path();
         cmd.env("HOME", h)
             .env("USERPROFILE", h)
             .env("XDG_CONFIG_HOME", h.join("config"))
@@ -150,19 +206,22 @@ impl Run {
         Run {
             cmd,
             stdin: None,
-            _home: home,
+            owned_home: None,
         }
     }
 
     /// A run against the simulator as `admin`, trusting its certificate, password in env.
     pub fn new(sim: &Sim) -> Run {
-        let mut run = Run::bare();
-        run.cmd
+        Run::bare().against(sim)
+    }
+
+    fn against(mut self, sim: &Sim) -> Run {
+        self.cmd
             .env("DSVIEW_HOST", sim.host())
             .env("DSVIEW_USER", "admin")
             .env("DSVIEW_PASSWORD", PASSWORD)
             .env("DSVIEW_CA_CERT", &sim.cert);
-        run
+        self
     }
 
     pub fn args<I, S>(mut self, args: I) -> Self

@@ -5,4 +5,6 @@ mod harness;
 mod devices;
 mod errors;
 mod launch;
+mod profiles;
+mod sessions;
 mod trust;

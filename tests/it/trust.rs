@@ -65,3 +65,148 @@ fn a_different_certificate_in_the_file_is_not_trusted() {
         .code(5)
         .stderr_has(&sim.fingerprint);
 }
+
+mod pinning {
+    use crate::harness::{Home, Run, Sim};
+
+    fn fp_hex(sim: &Sim) -> String {
+        sim.fingerprint
+            .strip_prefix("SHA256 ")
+            .expect("openssl form")
+            .to_owned()
+    }
+
+    #[test]
+    fn a_fingerprint_pin_accepts_exactly_that_certificate() {
+        let sim = Sim::start();
+        for form in [
+            fp_hex(&sim),
+            fp_hex(&sim).replace(':', "").to_lowercase(),
+            sim.fingerprint.clone(),
+        ] {
+            let out = Run::new(&sim)
+                .env_remove("DSVIEW_CA_CERT")
+                .args(["--fingerprint", &form, "kvm", "rack-a-01", "-n"])
+                .run()
+                .success();
+            sim.assert_single_use(&out.url());
+        }
+        let other = Sim::start();
+        Run::new(&sim)
+            .env_remove("DSVIEW_CA_CERT")
+            .env("DSVIEW_FINGERPRINT", fp_hex(&other))
+            .args(["kvm", "rack-a-01", "-n"])
+            .run()
+            .code(5)
+            .stderr_has("does not match the pinned fingerprint")
+            .stderr_has(&sim.fingerprint);
+        // A pin is exact: a trusted CA file does not override a wrong pin.
+        Run::new(&sim)
+            .env("DSVIEW_FINGERPRINT", fp_hex(&other))
+            .args(["kvm", "rack-a-01", "-n"])
+            .run()
+            .code(5);
+        assert_eq!(
+            sim.stat("logins"),
+            3,
+            "no request after a refused certificate"
+        );
+    }
+
+    #[test]
+    fn a_public_key_pin_works() {
+        use base64::Engine as _;
+        let sim = Sim::start();
+        let pem = std::fs::read(&sim.cert).expect("pem");
+        let der = rustls_pki_types_der(&pem);
+        let spki = dsview_launch::cert::spki_der(&der).expect("spki");
+        let digest = ring::digest::digest(&ring::digest::SHA256, &spki);
+        let pin = format!(
+            "sha256//{}",
+            base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+        );
+        let out = Run::new(&sim)
+            .env_remove("DSVIEW_CA_CERT")
+            .args(["--fingerprint", &pin, "kvm", "rack-a-01", "-n"])
+            .run()
+            .success();
+        sim.assert_single_use(&out.url());
+    }
+
+    fn rustls_pki_types_der(pem: &[u8]) -> Vec<u8> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        CertificateDer::from_pem_slice(pem)
+            .expect("pem cert")
+            .to_vec()
+    }
+
+    #[test]
+    fn trust_records_the_certificate_and_a_change_fails_loudly() {
+        let sim = Sim::start();
+        let home = Home::new();
+        // Without a terminal, an unknown certificate says how to trust it.
+        home.run(&sim)
+            .env_remove("DSVIEW_CA_CERT")
+            .args(["kvm", "rack-a-01", "-n"])
+            .run()
+            .code(5)
+            .stderr_has(&format!("dsview-launch trust {}", sim.host()));
+        home.run(&sim)
+            .env_remove("DSVIEW_CA_CERT")
+            .args(["trust"])
+            .run()
+            .code(2)
+            .stderr_has("--yes");
+        home.run(&sim)
+            .env_remove("DSVIEW_CA_CERT")
+            .args(["trust", "--yes"])
+            .run()
+            .success()
+            .stderr_has("subject:")
+            .stderr_has("dsview-sim")
+            .stderr_has(&sim.fingerprint)
+            .stderr_has("Recorded");
+        let out = home
+            .run(&sim)
+            .env_remove("DSVIEW_CA_CERT")
+            .args(["kvm", "rack-a-01", "-n"])
+            .run()
+            .success();
+        sim.assert_single_use(&out.url());
+
+        // Another certificate on the same host and port: replace the recorded digest.
+        let known = home.config_dir().join("known_hosts");
+        let text = std::fs::read_to_string(&known).expect("known_hosts");
+        let changed: String = text
+            .lines()
+            .map(|l| {
+                if l.starts_with('#') {
+                    l.to_owned()
+                } else {
+                    format!(
+                        "{} SHA256:{}",
+                        l.split(' ').next().unwrap_or(""),
+                        "ab".repeat(32)
+                    )
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&known, changed).expect("write");
+        let logins = sim.stat("logins");
+        home.run(&sim)
+            .args(["kvm", "rack-a-01", "-n"])
+            .run()
+            .code(5)
+            .stderr_has("HAS CHANGED")
+            .stderr_has(&format!("SHA256 {}", ["AB"; 32].join(":")))
+            .stderr_has(&sim.fingerprint)
+            .stderr_has("dsview-launch trust");
+        assert_eq!(
+            sim.stat("logins"),
+            logins,
+            "nothing sent after a changed certificate"
+        );
+    }
+}
