@@ -84,6 +84,12 @@ enum Step {
 }
 
 impl Step {
+    /// Steps that are retried on 429/502/503/504 and transport failures. A login is retried
+    /// only when the connection failed before the request was sent.
+    fn retried(self) -> bool {
+        matches!(self, Step::Devices | Step::Ticket)
+    }
+
     fn label(self) -> &'static str {
         match self {
             Step::Connect => "the connection",
@@ -461,9 +467,75 @@ impl Appliance {
         token: Option<&SecretString>,
         json: Option<&serde_json::Value>,
     ) -> Result<(StatusCode, reqwest::Version, Vec<u8>)> {
-        let started = Instant::now();
         let path = url.path().to_owned();
-        let mut req = self.client.request(method.clone(), url);
+        let mut waited = Duration::ZERO;
+        for attempt in 1..=MAX_ATTEMPTS {
+            let outcome = self.attempt(step, &method, &url, token, json).await;
+            let (delay, why) = match &outcome {
+                Ok(answer) if step.retried() && answer.retryable_status() => {
+                    let why = format!("{}", answer.status);
+                    match answer.retry_after {
+                        Some(asked) if asked > MAX_RETRY_AFTER => {
+                            diag::verbose(
+                                1,
+                                format!(
+                                    "the appliance asks to retry after {} s; not waiting that long",
+                                    asked.as_secs()
+                                ),
+                            );
+                            (None, why)
+                        }
+                        Some(asked) => (Some(asked), why),
+                        None => (Some(backoff(attempt)), why),
+                    }
+                }
+                Err(Failure::Transport {
+                    connect,
+                    timeout,
+                    err,
+                }) if !*timeout && (*connect || step.retried()) => {
+                    (Some(backoff(attempt)), err.to_string())
+                }
+                _ => (None, String::new()),
+            };
+            match delay {
+                Some(delay) if attempt < MAX_ATTEMPTS && waited + delay <= MAX_RETRY_WAIT => {
+                    diag::verbose(
+                        1,
+                        format!(
+                            "{method} {path}: {why}; retrying in {} ms (attempt {} of {MAX_ATTEMPTS})",
+                            delay.as_millis(),
+                            attempt + 1
+                        ),
+                    );
+                    tokio::time::sleep(delay).await;
+                    waited += delay;
+                }
+                _ => {
+                    return match outcome {
+                        Ok(answer) => Ok((answer.status, answer.version, answer.body)),
+                        Err(Failure::Transport { err, .. } | Failure::Final(err)) => Err(err),
+                    };
+                }
+            }
+        }
+        Err(Error::Internal(
+            "retry loop ended without an outcome".to_owned(),
+        ))
+    }
+
+    /// One request and its body.
+    async fn attempt(
+        &self,
+        step: Step,
+        method: &Method,
+        url: &Url,
+        token: Option<&SecretString>,
+        json: Option<&serde_json::Value>,
+    ) -> Result<Answer, Failure> {
+        let started = Instant::now();
+        let path = url.path();
+        let mut req = self.client.request(method.clone(), url.clone());
         if let Some(token) = token {
             req = req.bearer_auth(token.expose_secret());
         }
@@ -472,20 +544,31 @@ impl Appliance {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.to_string());
         }
-        let mut resp = req.send().await.map_err(|e| self.map_transport(step, &e))?;
+        let transport = |e: reqwest::Error| Failure::Transport {
+            connect: e.is_connect(),
+            timeout: e.is_timeout(),
+            err: self.map_transport(step, &e),
+        };
+        let mut resp = req.send().await.map_err(transport)?;
         let status = resp.status();
         let version = resp.version();
         if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
-            return Err(too_large(step));
+            return Err(Failure::Final(too_large(step)));
         }
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| crate::sanitize::terminal_safe(s).into_owned());
         let mut body = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| self.map_transport(step, &e))?
-        {
+        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
             if body.len() + chunk.len() > MAX_BODY {
-                return Err(too_large(step));
+                return Err(Failure::Final(too_large(step)));
             }
             body.extend_from_slice(&chunk);
         }
@@ -498,18 +581,20 @@ impl Appliance {
             ),
         );
         if status.is_redirection() {
-            let location = resp
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .map(|s| crate::sanitize::terminal_safe(s).into_owned())
-                .unwrap_or_default();
-            return Err(Error::UnexpectedResponse {
+            return Err(Failure::Final(Error::UnexpectedResponse {
                 step: step.label(),
-                detail: format!("HTTP {status}, a redirect to {location:?}, which is not followed"),
-            });
+                detail: format!(
+                    "HTTP {status}, a redirect to {:?}, which is not followed",
+                    location.unwrap_or_default()
+                ),
+            }));
         }
-        Ok((status, version, body))
+        Ok(Answer {
+            status,
+            version,
+            retry_after,
+            body,
+        })
     }
 
     /// `POST /api/v1/userSessions`.
@@ -706,6 +791,84 @@ impl Appliance {
     }
 }
 
+/// How many times a request is tried at most.
+const MAX_ATTEMPTS: u32 = 4;
+/// The longest `Retry-After` the tool waits for.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+/// The most time spent waiting between retries of one request.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(15);
+
+/// An answer, before its status is interpreted.
+struct Answer {
+    status: StatusCode,
+    version: reqwest::Version,
+    retry_after: Option<Duration>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn retryable_status(&self) -> bool {
+        matches!(self.status.as_u16(), 429 | 502 | 503 | 504)
+    }
+}
+
+/// Why an attempt failed: in transport (maybe worth retrying) or for good.
+enum Failure {
+    Transport {
+        /// The connection failed before the request was sent.
+        connect: bool,
+        timeout: bool,
+        err: Error,
+    },
+    Final(Error),
+}
+
+/// `Retry-After`: delay-seconds, or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = humantime::parse_rfc3339_weak(value)
+        .ok()
+        .or_else(|| httpdate_to_system_time(value))?;
+    Some(when.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form HTTP dates take.
+fn httpdate_to_system_time(value: &str) -> Option<SystemTime> {
+    let mut parts = value.split_whitespace();
+    let (_weekday, day, month, year, time, zone) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if zone != "GMT" {
+        return None;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)? + 1;
+    let iso = format!("{year}-{month:02}-{:02}T{time}Z", day.parse::<u8>().ok()?);
+    humantime::parse_rfc3339(&iso).ok()
+}
+
+/// Exponential backoff with jitter: 250 ms, 500 ms, 1 s, ... plus up to half again at random.
+fn backoff(attempt: u32) -> Duration {
+    use ring::rand::SecureRandom;
+    let base = Duration::from_millis(250) * 2u32.saturating_pow(attempt.saturating_sub(1));
+    let mut byte = [0u8; 1];
+    let jitter = match ring::rand::SystemRandom::new().fill(&mut byte) {
+        Ok(()) => base.mul_f64(f64::from(byte[0]) / 510.0),
+        Err(_) => Duration::ZERO,
+    };
+    base + jitter
+}
+
 fn too_large(step: Step) -> Error {
     Error::UnexpectedResponse {
         step: step.label(),
@@ -787,6 +950,26 @@ mod tests {
         );
         assert_eq!(excerpt(b"\x1b[31mred"), "\\u{1b}[31mred");
         assert!(excerpt(&[b'a'; 1000]).chars().count() <= 161);
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 CET"), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_bounded() {
+        for attempt in 1..=3 {
+            let base = Duration::from_millis(250) * 2u32.pow(attempt - 1);
+            let d = backoff(attempt);
+            assert!(d >= base && d <= base.mul_f64(1.5), "{attempt}: {d:?}");
+        }
     }
 
     #[test]
