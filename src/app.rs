@@ -12,13 +12,14 @@ use secrecy::ExposeSecret;
 use crate::api::{self, Appliance, Logout};
 use crate::browser;
 use crate::cli::{Cli, Command, LogoutArgs, ProfileCommand};
-use crate::config::{self, Config, DevicesTask, LaunchTask, Output, Task};
+use crate::config::{self, CheckTask, Config, DevicesTask, LaunchTask, Output, Task};
 use crate::device::{self, Device, Resolution, Suggester};
 use crate::diag;
 use crate::error::{self, Error, Result, TlsProblem};
 use crate::known_hosts::KnownHosts;
 use crate::output;
 use crate::profile::{self, FileConfig, NewProfile};
+use crate::progress;
 use crate::sanitize::{quote_name, terminal_safe};
 use crate::session::{Connection, Credentials};
 use crate::session_cache::SessionCache;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> ExitCode {
         i8::try_from(cli.global.verbose).unwrap_or(i8::MAX)
     };
     diag::set_level(level);
+    diag::set_color(cli.global.color);
     match run_inner(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -46,6 +48,26 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn run_inner(cli: &Cli) -> Result<()> {
+    match &cli.command {
+        Command::Completions(args) => {
+            let mut buf = Vec::new();
+            clap_complete::generate(
+                args.shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "dsview-launch",
+                &mut buf,
+            );
+            return output::write_stdout(&String::from_utf8_lossy(&buf));
+        }
+        Command::Manpage => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut buf)
+                .map_err(|e| Error::Internal(format!("cannot render the manual page: {e}")))?;
+            return output::write_stdout(&String::from_utf8_lossy(&buf));
+        }
+        _ => {}
+    }
     let (config_path, file) = profile::load(cli.global.config.as_deref())?;
     if let Command::Profile(cmd) = &cli.command {
         return profile_command(cli, cmd, &config_path, &file);
@@ -100,6 +122,9 @@ async fn execute(config: &Config, task: &Task) -> Result<()> {
     let mut known_hosts = KnownHosts::load(&KnownHosts::default_path()?)?;
     if let Task::Trust { yes } = task {
         return trust(config, &mut known_hosts, *yes).await;
+    }
+    if let Task::Check(t) = task {
+        return check(config, t, known_hosts.get(&config.host_key)).await;
     }
     let mut creds = Credentials::new(config)?;
     let cache = if config.session_cache {
@@ -199,7 +224,9 @@ async fn run_task(conn: &mut Connection<'_>, config: &Config, task: &Task) -> Re
             }
             Ok(())
         }
-        Task::Trust { .. } => Err(Error::Internal("trust has its own flow".to_owned())),
+        Task::Trust { .. } | Task::Check(_) => {
+            Err(Error::Internal("this command has its own flow".to_owned()))
+        }
     }
 }
 
@@ -254,20 +281,27 @@ async fn find(
     Ok(found)
 }
 
+/// Find the one device `query` names among those that take `viewer`.
+async fn resolve_device(conn: &mut Connection<'_>, query: &str, viewer: Viewer) -> Result<Device> {
+    let wanted = viewer::device_types_for(&[viewer]);
+    let found = find(conn, query, viewer, &wanted).await?;
+    match device::resolve(query, &found.takers) {
+        Resolution::Found(d) => Ok(d.clone()),
+        Resolution::Ambiguous(ds) => Err(Error::AmbiguousDevice {
+            query: quote_name(query),
+            viewer,
+            matches: ds.iter().map(|d| d.summary()).collect(),
+        }),
+        Resolution::NotFound => Err(not_taken(conn, query, viewer, found).await),
+    }
+}
+
 async fn launch(conn: &mut Connection<'_>, t: &LaunchTask) -> Result<()> {
-    let wanted = viewer::device_types_for(&[t.viewer]);
-    let found = find(conn, &t.device, t.viewer, &wanted).await?;
-    let device = match device::resolve(&t.device, &found.takers) {
-        Resolution::Found(d) => d.clone(),
-        Resolution::Ambiguous(ds) => {
-            return Err(Error::AmbiguousDevice {
-                query: quote_name(&t.device),
-                viewer: t.viewer,
-                matches: ds.iter().map(|d| d.summary()).collect(),
-            });
-        }
-        Resolution::NotFound => return Err(not_taken(conn, t, found).await),
-    };
+    let device = progress::spin(
+        format!("Looking up {}", quote_name(&t.device)),
+        resolve_device(conn, &t.device, t.viewer),
+    )
+    .await?;
     if let Some(mode) = t.kvm.mouse_mode
         && !mode.fits_device_type(&device.device_type)
     {
@@ -288,7 +322,11 @@ async fn launch(conn: &mut Connection<'_>, t: &LaunchTask) -> Result<()> {
             terminal_safe(&device.id)
         ),
     );
-    let mut ticket = conn.call(async |a, s| a.create_ticket(s).await).await?;
+    let mut ticket = progress::spin(
+        "Creating a ticket",
+        conn.call(async |a, s| a.create_ticket(s).await),
+    )
+    .await?;
     if ticket.requested_at.elapsed().unwrap_or_default() > TICKET_FRESHNESS {
         diag::verbose(1, "the ticket is about to expire; asking for a fresh one");
         ticket = conn.call(async |a, s| a.create_ticket(s).await).await?;
@@ -329,15 +367,15 @@ async fn launch(conn: &mut Connection<'_>, t: &LaunchTask) -> Result<()> {
 }
 
 /// The error for a device the viewer's types do not hold: it may exist with other viewers.
-async fn not_taken(conn: &mut Connection<'_>, t: &LaunchTask, found: Found) -> Error {
+async fn not_taken(conn: &mut Connection<'_>, query: &str, viewer: Viewer, found: Found) -> Error {
     let mut others = found.others;
-    if device::resolve(&t.device, &others) == Resolution::NotFound {
-        let wanted = viewer::device_types_for(&[t.viewer]);
+    if device::resolve(query, &others) == Resolution::NotFound {
+        let wanted = viewer::device_types_for(&[viewer]);
         let rest: Vec<&str> = viewer::device_types_for(&Viewer::ALL)
             .into_iter()
             .filter(|ty| !wanted.contains(ty))
             .collect();
-        match find(conn, &t.device, t.viewer, &rest).await {
+        match find(conn, query, viewer, &rest).await {
             Ok(more) => others.extend(more.others),
             Err(e) => diag::verbose(
                 1,
@@ -345,42 +383,52 @@ async fn not_taken(conn: &mut Connection<'_>, t: &LaunchTask, found: Found) -> E
             ),
         }
     }
-    match device::resolve(&t.device, &others) {
+    match device::resolve(query, &others) {
         Resolution::Found(d) => Error::WrongViewer {
             name: d.name.clone(),
-            requested: t.viewer,
+            requested: viewer,
             takes: d.viewers(),
         },
         Resolution::Ambiguous(ds) => Error::WrongViewer {
             name: ds[0].name.clone(),
-            requested: t.viewer,
+            requested: viewer,
             takes: ds[0].viewers(),
         },
         Resolution::NotFound => Error::DeviceNotFound {
-            query: quote_name(&t.device),
-            viewer: t.viewer,
+            query: quote_name(query),
+            viewer,
             suggestions: found.suggestions,
         },
     }
 }
 
 async fn list(conn: &mut Connection<'_>, t: &DevicesTask) -> Result<()> {
-    let types: Vec<Option<&str>> = match t.viewer {
-        Some(v) => viewer::device_types_for(&[v])
+    let types: Vec<Option<&str>> = match (&t.device_type, t.viewer) {
+        (Some(ty), _) => vec![Some(ty.as_str())],
+        (None, Some(v)) => viewer::device_types_for(&[v])
             .into_iter()
             .map(Some)
             .collect(),
-        None => vec![None],
+        (None, None) => vec![None],
     };
-    let bodies = conn
-        .call(async |a, s| a.device_lists(s, &types).await)
-        .await?;
+    let bodies = progress::spin(
+        "Listing devices",
+        conn.call(async |a, s| a.device_lists(s, &types).await),
+    )
+    .await?;
     let mut devices: Vec<Device> = Vec::new();
     for body in &bodies {
         api::decode_device_list(body, |raw| {
-            if t.viewer
+            let keep = t
+                .viewer
                 .is_none_or(|v| v.takes(&raw.device_type, raw.path_types()))
-            {
+                && t.device_type
+                    .as_deref()
+                    .is_none_or(|ty| raw.device_type == ty)
+                && t.name
+                    .as_deref()
+                    .is_none_or(|p| device::name_matches(p, &raw.name));
+            if keep {
                 devices.push(raw.to_device());
             }
         })?;
@@ -586,5 +634,154 @@ fn profile_command(cli: &Cli, cmd: &ProfileCommand, path: &Path, file: &FileConf
             ));
             Ok(())
         }
+    }
+}
+
+/// One step of `check` and how it went.
+#[derive(Debug, serde::Serialize)]
+pub struct CheckStep {
+    pub step: &'static str,
+    pub status: &'static str,
+    pub ms: u64,
+    pub detail: String,
+}
+
+/// Record one step: run it unless an earlier step failed.
+async fn check_step<T>(
+    steps: &mut Vec<CheckStep>,
+    failure: &mut Option<Error>,
+    name: &'static str,
+    work: impl std::future::Future<Output = Result<T>>,
+    describe: impl FnOnce(&T) -> String,
+) -> Option<T> {
+    if failure.is_some() {
+        steps.push(CheckStep {
+            step: name,
+            status: "skipped",
+            ms: 0,
+            detail: String::new(),
+        });
+        return None;
+    }
+    let started = std::time::Instant::now();
+    let outcome = work.await;
+    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match outcome {
+        Ok(value) => {
+            steps.push(CheckStep {
+                step: name,
+                status: "ok",
+                ms,
+                detail: describe(&value),
+            });
+            Some(value)
+        }
+        Err(e) => {
+            steps.push(CheckStep {
+                step: name,
+                status: "failed",
+                ms,
+                detail: terminal_safe(&e.to_string()).into_owned(),
+            });
+            *failure = Some(e);
+            None
+        }
+    }
+}
+
+/// `check`: every step of a launch but the launch, on a fresh session that it ends.
+async fn check(config: &Config, t: &CheckTask, known: Option<[u8; 32]>) -> Result<()> {
+    if config.password == config::PasswordSource::Prompt {
+        // A smoke check never prompts.
+        return Err(Error::NoPassword);
+    }
+    let mut creds = Credentials::new(config)?;
+    creds.password()?;
+    let appliance = Appliance::new(config, known)?;
+    let mut conn = Connection::new(appliance, &mut creds, None, &config.host_key);
+    let mut steps = Vec::new();
+    let mut failure = None;
+    let user = config.user.clone().unwrap_or_default();
+    let logged_in = check_step(
+        &mut steps,
+        &mut failure,
+        "login",
+        async { conn.login().await.map(|_| ()) },
+        |()| format!("{} on {}", terminal_safe(&user), config.host_label),
+    )
+    .await
+    .is_some();
+    check_step(
+        &mut steps,
+        &mut failure,
+        "devices",
+        async {
+            let bodies = conn
+                .call(async |a, s| a.device_lists(s, &[None]).await)
+                .await?;
+            let mut n = 0usize;
+            for body in &bodies {
+                n += api::decode_device_list(body, |_| {})?;
+            }
+            Ok(n)
+        },
+        |n| format!("{n} devices"),
+    )
+    .await;
+    if let Some((query, viewer)) = &t.target {
+        check_step(
+            &mut steps,
+            &mut failure,
+            "resolve",
+            resolve_device(&mut conn, query, *viewer),
+            |d| {
+                format!(
+                    "{} takes the {viewer} viewer ({}, {})",
+                    quote_name(&d.name),
+                    terminal_safe(&d.device_type),
+                    terminal_safe(&d.id)
+                )
+            },
+        )
+        .await;
+    }
+    check_step(
+        &mut steps,
+        &mut failure,
+        "ticket",
+        conn.call(async |a, s| a.create_ticket(s).await),
+        |_| format!("created, valid for {} s", api::TICKET_LIFETIME.as_secs()),
+    )
+    .await;
+    // The session this check opened is ended whatever happened after the login.
+    if logged_in {
+        let started = std::time::Instant::now();
+        let detail = match conn.end_current().await {
+            Some(Logout::Ended) => "session ended",
+            Some(Logout::NotSupported) => {
+                "the appliance could not end the session (it will time out)"
+            }
+            None => "no session to end",
+        };
+        steps.push(CheckStep {
+            step: "logout",
+            status: "ok",
+            ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            detail: detail.to_owned(),
+        });
+    }
+    let text = if t.json {
+        output::check_json(
+            &config.host_label,
+            &steps,
+            failure.as_ref().map(Error::exit_code),
+        )
+    } else {
+        output::check_lines(&steps)
+    };
+    output::write_stdout(&text)?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }

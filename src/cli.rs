@@ -117,10 +117,23 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
+    /// Colour in messages: auto (when writing to a terminal; honours NO_COLOR and
+    /// CLICOLOR_FORCE), always, never
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
     /// Which of the options above were typed on the command line (not taken from the
     /// environment); `profile add` records only those.
     #[arg(skip)]
     pub typed: Vec<&'static str>,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 /// The global options `profile add` can record.
@@ -163,6 +176,9 @@ pub enum Command {
     Vm(OtherViewerArgs),
     /// List the devices of the appliance and the viewers each takes
     Devices(DevicesArgs),
+    /// Smoke-check an appliance for CI: log in, list devices, resolve a device, create a
+    /// ticket, log out; launch nothing, never prompt
+    Check(CheckArgs),
     /// Log in and keep the session, so later commands need no password until it expires
     Login,
     /// End the cached session on the appliance and forget it
@@ -172,6 +188,32 @@ pub enum Command {
     /// Manage the profiles of the config file
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Print a shell completion script (e.g. `dsview-launch completions bash > ~/.local/share/bash-completion/completions/dsview-launch`)
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff)
+    #[command(hide = true)]
+    Manpage,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Also resolve this device (name or id) and check it takes --viewer
+    #[arg(long, requires = "viewer", value_name = "DEVICE")]
+    pub device: Option<String>,
+
+    /// The viewer the device must take
+    #[arg(long, value_enum, requires = "device")]
+    pub viewer: Option<Viewer>,
+
+    /// Print one JSON object with every step on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -294,6 +336,14 @@ pub struct DevicesArgs {
     /// Only devices that take this viewer
     #[arg(long, value_enum)]
     pub viewer: Option<Viewer>,
+
+    /// Only devices of this type (programmatic name, e.g. ADX-IP-UHD)
+    #[arg(long = "type", value_name = "TYPE")]
+    pub device_type: Option<String>,
+
+    /// Only devices whose name contains PATTERN, or matches it as a glob with * and ?
+    #[arg(long, value_name = "PATTERN")]
+    pub name: Option<String>,
 
     /// Print a JSON array on stdout
     #[arg(long)]

@@ -73,14 +73,24 @@ pub struct LaunchTask {
 #[derive(Debug, Clone)]
 pub struct DevicesTask {
     pub viewer: Option<Viewer>,
+    pub device_type: Option<String>,
+    pub name: Option<String>,
     pub json: bool,
     pub header: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckTask {
+    /// The device to resolve and the viewer it must take.
+    pub target: Option<(String, Viewer)>,
+    pub json: bool,
 }
 
 #[derive(Debug, Clone)]
 pub enum Task {
     Launch(LaunchTask),
     Devices(DevicesTask),
+    Check(CheckTask),
     Login,
     Logout,
     Trust { yes: bool },
@@ -233,17 +243,25 @@ pub fn build(cli: &Cli, env: &Env, file: &FileConfig) -> Result<(Config, Task)> 
         }
         Command::Devices(DevicesArgs {
             viewer,
+            device_type,
+            name,
             json,
             header,
         }) => Task::Devices(DevicesTask {
             viewer: *viewer,
+            device_type: device_type.clone(),
+            name: name.clone(),
             json: *json,
             header: *header,
+        }),
+        Command::Check(args) => Task::Check(CheckTask {
+            target: args.device.clone().zip(args.viewer),
+            json: args.json,
         }),
         Command::Login => Task::Login,
         Command::Logout(_) => Task::Logout,
         Command::Trust(args) => Task::Trust { yes: args.yes },
-        Command::Profile(_) => {
+        Command::Profile(_) | Command::Completions(_) | Command::Manpage => {
             return Err(Error::Internal(
                 "profile commands need no appliance".to_owned(),
             ));

@@ -72,6 +72,35 @@ pub fn resolve<'a>(query: &str, devices: &'a [Device]) -> Resolution<'a> {
     }
 }
 
+/// `devices --name`: a glob when the pattern has `*` or `?` (matching the whole name), else a
+/// substring. Case-sensitive, like device names.
+pub fn name_matches(pattern: &str, name: &str) -> bool {
+    if !pattern.contains(['*', '?']) {
+        return name.contains(pattern);
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    // Iterative wildcard matching: remember the last `*` and backtrack to it on a mismatch.
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if let Some((sp, sn)) = star {
+            pi = sp + 1;
+            ni = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
 /// Keeps the few names closest to a query while names stream past, so memory does not grow
 /// with the inventory.
 #[derive(Debug)]
@@ -181,6 +210,23 @@ mod tests {
         check("pad", &devices, &["7"]);
         // trimmed matches that are several are ambiguous
         check(" pad  ", &devices, &["6", "7"]);
+    }
+
+    #[test]
+    fn name_patterns() {
+        let check = |p: &str, n: &str, want: bool| assert_eq!(name_matches(p, n), want, "{p} {n}");
+        check("rack", "rack-a-01", true);
+        check("a-0", "rack-a-01", true);
+        check("RACK", "rack-a-01", false);
+        check("rack-*", "rack-a-01", true);
+        check("rack-?-01", "rack-a-01", true);
+        check("rack-?-01", "rack-ab-01", false);
+        check("*01", "rack-a-01", true);
+        check("*02", "rack-a-01", false);
+        check("r*a*1", "rack-a-01", true);
+        check("*", "", true);
+        check("?", "", false);
+        check("サ*", "サーバー-04", true);
     }
 
     #[test]

@@ -334,7 +334,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Print an error the way every command does: `dsview-launch: error: ...` and an indented hint.
 pub fn report(err: &Error) {
     let mut out = format!(
-        "dsview-launch: error: {}\n",
+        "dsview-launch: {} {}\n",
+        crate::diag::paint_stderr("error:", crate::diag::ERROR),
         crate::sanitize::terminal_safe(&err.to_string())
     );
     if let Some(hint) = err.hint() {

@@ -12,7 +12,8 @@
 //! - [`tls`]: certificate trust (the rustls verifier).
 //! - [`viewer`], [`device`]: pure logic: device types per viewer, name matching, the launch URL.
 //! - [`password`]: where the password comes from. [`browser`]: opening the URL.
-//! - [`output`]: everything on stdout. [`diag`]: everything else on stderr.
+//! - [`output`]: everything on stdout. [`diag`]: everything else on stderr (and colour).
+//! - [`progress`]: the spinner for slow steps.
 //! - [`error`]: the error type, exit codes and hints. [`sanitize`]: escaping server strings.
 //!
 //! Invariants, stated as absences:
@@ -37,6 +38,7 @@ pub mod known_hosts;
 pub mod output;
 pub mod password;
 pub mod profile;
+pub mod progress;
 pub mod sanitize;
 pub mod session;
 pub mod session_cache;

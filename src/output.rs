@@ -146,21 +146,56 @@ fn table(devices: &[Device], viewers: impl Fn(&Device) -> String) -> String {
             *w = (*w).max(cell.width());
         }
     }
-    let mut out = String::new();
-    let mut line = |cells: [&str; 4]| {
+    let line = |cells: [&str; 4]| {
+        let mut l = String::new();
         for (i, cell) in cells.iter().enumerate() {
-            out.push_str(cell);
+            l.push_str(cell);
             if i < 3 {
-                out.push_str(&" ".repeat(widths[i] - cell.width() + 2));
+                l.push_str(&" ".repeat(widths[i] - cell.width() + 2));
             }
         }
-        out.push('\n');
+        l
     };
-    line(head);
+    let mut out = crate::diag::paint_stdout(&line(head), crate::diag::HEADER);
+    out.push('\n');
     for row in &rows {
-        line([&row[0], &row[1], &row[2], &row[3]]);
+        out.push_str(&line([&row[0], &row[1], &row[2], &row[3]]));
+        out.push('\n');
     }
     out
+}
+
+/// `check` as one line per step: status, step, duration, detail.
+pub fn check_lines(steps: &[crate::app::CheckStep]) -> String {
+    use crate::diag::{ERROR, GOOD, paint_stdout};
+    let mut out = String::new();
+    for s in steps {
+        let status = match s.status {
+            "ok" => paint_stdout("ok    ", GOOD),
+            "failed" => paint_stdout("FAIL  ", ERROR),
+            _ => "skip  ".to_owned(),
+        };
+        let ms = if s.status == "skipped" {
+            String::new()
+        } else {
+            format!("{} ms", s.ms)
+        };
+        out.push_str(
+            &format!("{status}{:<9}{ms:>8}  {}\n", s.step, s.detail).replace("  \n", "\n"),
+        );
+    }
+    out
+}
+
+/// `check --json`: the same facts as one object.
+pub fn check_json(host: &str, steps: &[crate::app::CheckStep], exit_code: Option<u8>) -> String {
+    let value = serde_json::json!({
+        "host": host,
+        "ok": exit_code.is_none(),
+        "exit_code": exit_code.unwrap_or(0),
+        "steps": steps,
+    });
+    format!("{value}\n")
 }
 
 #[cfg(test)]

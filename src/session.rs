@@ -171,6 +171,12 @@ impl<'a> Connection<'a> {
         outcome
     }
 
+    /// End the session in use, if any.
+    pub async fn end_current(&mut self) -> Option<Logout> {
+        let session = self.session.take()?;
+        Some(self.end(&session).await)
+    }
+
     /// End the session this run opened itself, unless it is cached for later runs.
     pub async fn finish_uncached(&mut self) {
         if self.cache.is_none()

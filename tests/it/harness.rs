@@ -233,6 +233,11 @@ impl Run {
         self
     }
 
+    pub fn arg_strs(mut self, args: &[&str]) -> Self {
+        self.cmd.args(args);
+        self
+    }
+
     pub fn arg_path(mut self, path: &Path) -> Self {
         self.cmd.arg(path);
         self

@@ -6,5 +6,7 @@ mod devices;
 mod errors;
 mod launch;
 mod profiles;
+mod scripting;
 mod sessions;
+mod snapshots;
 mod trust;
