@@ -4,6 +4,8 @@ mod harness;
 
 mod devices;
 mod errors;
+mod fleet;
+mod hostile;
 mod launch;
 mod profiles;
 mod scripting;

@@ -1,10 +1,13 @@
 //! Command-line flags of `dsview-sim` (clap derive only: parsing checks what was typed, nothing
 //! more).
 
+use std::ffi::OsString;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
+
+use crate::faults::FaultSpec;
 
 /// Largest `--devices` value accepted (device names and ids stay well-formed far beyond it).
 pub const MAX_GENERATED_DEVICES: u32 = 10_000_000;
@@ -13,8 +16,12 @@ pub const MAX_GENERATED_DEVICES: u32 = 10_000_000;
 ///
 /// It generates a fresh self-signed certificate at every start, prints where it listens, where
 /// the certificate is and its SHA-256 fingerprint, then serves until interrupted.
+///
+/// With a COMMAND after `--`, it runs that command once it listens, with DSVIEW_HOST,
+/// DSVIEW_USER, DSVIEW_PASSWORD and DSVIEW_CA_CERT set for it, prints its start-up lines on
+/// stderr instead of stdout, and exits with the command's exit code when the command ends.
 #[derive(Debug, Parser)]
-#[command(name = "dsview-sim", version)]
+#[command(name = "dsview-sim", version, after_help = crate::faults::HELP)]
 pub struct Args {
     /// IP address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
@@ -66,9 +73,21 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_sessions: usize,
 
+    /// Offer HTTP/2 as well as HTTP/1.1 (ALPN `h2`, `http/1.1`); the default is HTTP/1.1 only.
+    #[arg(long)]
+    pub http2: bool,
+
+    /// Misbehave on purpose: STEP=KIND[xN], repeatable (see "Faults" below).
+    #[arg(long = "fault", value_name = "STEP=KIND[xN]", value_parser = FaultSpec::parse)]
+    pub faults: Vec<FaultSpec>,
+
     /// Print only the three start-up lines; no help text, no request log.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// A command to run once the simulator listens; the simulator stops when it exits.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
 }
 
 /// Shape of the generated certificate.
@@ -78,6 +97,8 @@ pub enum CertStyle {
     Leaf,
     /// Self-signed CA certificate used as the server certificate (as `openssl req -x509` makes).
     Ca,
+    /// A leaf signed by a generated CA (`dsview-sim test CA`); the certificate file holds the CA.
+    Chain,
 }
 
 /// Accepts an IP address or a DNS name (letters, digits, `-`, `_`, `.`, and a leading `*.`).

@@ -3,7 +3,8 @@
 //! 200 000 of them cost no memory until a response lists them.
 //!
 //! Demo ids are `00000000-0000-4000-8000-0000000000NN` (NN = 01..16 in table order);
-//! generated ids are `00000000-0000-4000-9000-NNNNNNNNNNNN` (N = 1, 2, ... in decimal).
+//! generated ids are `00000000-0000-4000-9000-NNNNNNNNNNNN` (N = 1, 2, ... in decimal);
+//! the devices some `--fault`s add to the list are `00000000-0000-4000-a000-0000000000NN`.
 //! A connection path's id is its device's id with the first group replaced by the path's
 //! 1-based position (`00000001-...`).
 
@@ -101,6 +102,20 @@ const DEMO: &[(&str, DeviceType, &[PathType])] = &[
 
 const DEMO_ID_PREFIX: &str = "00000000-0000-4000-8000-";
 const GENERATED_ID_PREFIX: &str = "00000000-0000-4000-9000-";
+/// Id prefix of the devices that faults add to the list.
+pub const FAULT_ID_PREFIX: &str = "00000000-0000-4000-a000-";
+
+/// Names that `--fault devices=control-names` adds (fault devices 1 to 4, all ADX-IP-IQ):
+/// terminal escape sequences, a right-to-left override, a newline and a tab.
+const CONTROL_NAMES: [&str; 4] = [
+    "\u{1b}[31mred\u{1b}[0m",
+    "bidi-\u{202e}fdp.exe",
+    "new\nline",
+    "tab\there",
+];
+/// Fault device 5, which `--fault devices=long-name` adds: an ADX-IP-IQ named this many `x`.
+pub const LONG_NAME_LEN: usize = 10_000;
+const LONG_NAME_NUMBER: usize = CONTROL_NAMES.len() + 1;
 
 /// Generated devices cycle through these types.
 const GENERATED_TYPES: [DeviceType; 6] = [
@@ -137,6 +152,31 @@ impl Device {
         })
     }
 
+    /// Fault device number `n` (1-based): the control-character names, then the long name.
+    fn fault(number: usize) -> Option<Self> {
+        let name = match number {
+            LONG_NAME_NUMBER => "x".repeat(LONG_NAME_LEN),
+            _ => (*CONTROL_NAMES.get(number.checked_sub(1)?)?).to_owned(),
+        };
+        Some(Self {
+            id: format!("{FAULT_ID_PREFIX}{number:012}"),
+            name,
+            kind: DeviceType::AdxIpIq,
+            paths: NO_PATHS,
+            ip_address: format!("10.255.0.{number}"),
+        })
+    }
+
+    /// The devices `--fault devices=control-names` adds.
+    pub fn control_names() -> impl Iterator<Item = Self> {
+        (1..=CONTROL_NAMES.len()).filter_map(Self::fault)
+    }
+
+    /// The device `--fault devices=long-name` adds.
+    pub fn long_name() -> Option<Self> {
+        Self::fault(LONG_NAME_NUMBER)
+    }
+
     /// Generated device number `n` (1-based).
     fn generated(n: u64) -> Self {
         let index = n - 1;
@@ -169,7 +209,7 @@ impl Device {
 
     /// Appends this device as a JSON object. Written by hand rather than through serde: a
     /// list of 200 000 devices must come out fast even in an unoptimised build.
-    fn write_json(&self, out: &mut Vec<u8>) {
+    pub fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"id\":");
         json_string(out, &self.id);
         out.extend_from_slice(b",\"device_name\":");
@@ -230,10 +270,13 @@ fn json_string(out: &mut Vec<u8>, text: &str) {
 }
 
 /// The whole inventory: demo devices (unless `--no-demo`) then `generated` generated ones.
+/// The fault devices are never listed here (the faults add them to an answer), but they can
+/// be launched when [`with_fault_devices`](Self::with_fault_devices) says so.
 #[derive(Debug, Clone, Copy)]
 pub struct Inventory {
     demo: bool,
     generated: u64,
+    fault_devices: bool,
 }
 
 impl Inventory {
@@ -241,6 +284,15 @@ impl Inventory {
         Self {
             demo,
             generated: u64::from(generated),
+            fault_devices: false,
+        }
+    }
+
+    /// Whether [`get`](Self::get) knows the fault devices (a fault lists them).
+    pub fn with_fault_devices(self, known: bool) -> Self {
+        Self {
+            fault_devices: known,
+            ..self
         }
     }
 
@@ -261,6 +313,12 @@ impl Inventory {
                 return None;
             }
             return Device::demo(parse_number(number)?.try_into().ok()?);
+        }
+        if let Some(number) = id.strip_prefix(FAULT_ID_PREFIX) {
+            if !self.fault_devices {
+                return None;
+            }
+            return Device::fault(parse_number(number)?.try_into().ok()?);
         }
         let number = parse_number(id.strip_prefix(GENERATED_ID_PREFIX)?)?;
         (1..=self.generated)
@@ -343,6 +401,15 @@ mod tests {
                 .get("00000000-0000-4000-8000-000000000000")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn fault_devices_launch_only_when_listed() {
+        let long = Device::long_name().map(|d| d.id).unwrap_or_default();
+        assert!(Inventory::new(true, 0).get(&long).is_none());
+        let device = Inventory::new(true, 0).with_fault_devices(true).get(&long);
+        assert_eq!(device.map(|d| d.name.len()), Some(LONG_NAME_LEN));
+        assert_eq!(Device::control_names().count(), 4);
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //! Code map: `cli` (flags), `tls` (throw-away certificate and rustls config), `inventory`
 //! (demo and generated devices), `state` (users, sessions, tickets, counters), `launch` (the
 //! `launchUI` contract), `response` (HTTP errors and bodies), `routes` (request dispatch),
-//! `server` (listener, banner, connections, shutdown). Nothing here is shared with the
-//! launcher's library, in either direction.
+//! `faults` (`--fault`: deliberate misbehaviour), `server` (listener, banner, connections,
+//! the optional COMMAND, shutdown). Nothing here is shared with the launcher's library, in
+//! either direction.
 
 mod cli;
+mod faults;
 mod inventory;
 mod launch;
 mod response;
@@ -37,7 +39,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(server::run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(err) => {
             let _ = writeln!(std::io::stderr(), "dsview-sim: error: {err}");
             ExitCode::FAILURE

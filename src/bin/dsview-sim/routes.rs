@@ -1,6 +1,7 @@
-//! Request dispatch and handlers: maps method and path to the appliance's endpoints, applies
-//! `--latency-ms` and `--fail-every` to `/api/` requests, and logs one line per request
-//! (method, path without query, status; never a password, token or ticket).
+//! Request dispatch and handlers: maps method and path to the appliance's endpoints, counts
+//! requests per API step, applies `--latency-ms` and `--fail-every` to `/api/` requests, and
+//! logs one line per request (method, path without query, status; never a password, token or
+//! ticket). `--fault`s wrap this in `faults::handle`.
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use hyper::header::{AUTHORIZATION, CONTENT_LENGTH};
 use hyper::{Method, Request, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use crate::faults::{Faults, Step};
 use crate::inventory::Inventory;
 use crate::launch::{self, LaunchQuery};
 use crate::response::{self, ApiError, Reply};
@@ -36,26 +38,38 @@ pub struct App {
     pub state: State,
     pub inventory: Inventory,
     pub options: Options,
+    /// `None` unless a `--fault` is given.
+    pub faults: Option<Faults>,
 }
 
 impl App {
     /// Answers one request and logs it.
     pub async fn handle(&self, req: Request<Incoming>) -> Reply {
-        Counters::bump(&self.state.counters.requests);
+        self.begin(&req);
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let reply = self.route(req).await;
-        if !self.options.quiet {
-            let _ = writeln!(
-                std::io::stderr(),
-                "{method} {path} {}",
-                reply.status().as_u16()
-            );
-        }
+        self.log(&method, &path, format_args!("{}", reply.status().as_u16()));
         reply
     }
 
-    async fn route(&self, req: Request<Incoming>) -> Reply {
+    /// Counts a request, and it as a request of its API step; returns the step and the
+    /// request's 1-based number among that step's requests.
+    pub fn begin(&self, req: &Request<Incoming>) -> Option<(Step, u64)> {
+        Counters::bump(&self.state.counters.requests);
+        let step = Step::of(req.method(), req.uri().path())?;
+        Some((step, Counters::bump(step.counter(&self.state.counters))))
+    }
+
+    /// The request log line on stderr: method, path (no query), outcome; none with `--quiet`.
+    pub fn log(&self, method: &Method, path: &str, outcome: std::fmt::Arguments<'_>) {
+        if !self.options.quiet {
+            let _ = writeln!(std::io::stderr(), "{method} {path} {outcome}");
+        }
+    }
+
+    /// Answers one request (no counting of it, no log line).
+    pub async fn route(&self, req: Request<Incoming>) -> Reply {
         let path = req.uri().path();
         if path == "/_sim/stats" {
             return if req.method() == Method::GET {
@@ -250,7 +264,7 @@ fn bearer(req: &Request<Incoming>) -> Option<&str> {
 }
 
 /// The device type named by a `filter` query parameter, `None` when there is no filter.
-fn device_filter(query: Option<&str>) -> Result<Option<String>, ApiError> {
+pub fn device_filter(query: Option<&str>) -> Result<Option<String>, ApiError> {
     let mut filter = None;
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         if key != "filter" {

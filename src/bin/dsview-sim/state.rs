@@ -41,6 +41,9 @@ pub const USERS: &[User] = &[
     },
 ];
 
+/// Every bearer token starts with this, so a test can tell that none leaked into output.
+pub const TOKEN_PREFIX: &str = "simjwt.";
+
 /// Tickets older than this are forgotten (presenting one then reads as "unknown ticket").
 const TICKET_MEMORY: Duration = Duration::from_secs(3600);
 
@@ -130,6 +133,15 @@ pub struct Counters {
     pub launches_ok: AtomicU64,
     pub launches_refused: AtomicU64,
     pub sessions_deleted: AtomicU64,
+    /// Requests per API step, whatever the answer: login, device list, ticket, logout.
+    pub login_requests: AtomicU64,
+    pub device_list_requests: AtomicU64,
+    pub ticket_requests: AtomicU64,
+    pub logout_requests: AtomicU64,
+    /// Requests and handshakes answered with a `--fault`.
+    pub faults_applied: AtomicU64,
+    /// Requests that arrived for the host a `redirect-other` fault points to.
+    pub redirected_requests: AtomicU64,
 }
 
 impl Counters {
@@ -177,7 +189,7 @@ impl State {
             .find(|u| u.name == username && u.password == password)
             .ok_or(SessionError::InvalidCredentials)?;
         let id = uuid_v4(&self.rng)?;
-        let token = random_hex(&self.rng, 32)?;
+        let token = format!("{TOKEN_PREFIX}{}", random_hex(&self.rng, 32)?);
         let mut tables = self.tables();
         let open = tables
             .sessions
@@ -286,6 +298,12 @@ impl State {
             launches_ok: Counters::get(&c.launches_ok),
             launches_refused: Counters::get(&c.launches_refused),
             sessions_deleted: Counters::get(&c.sessions_deleted),
+            login_requests: Counters::get(&c.login_requests),
+            device_list_requests: Counters::get(&c.device_list_requests),
+            ticket_requests: Counters::get(&c.ticket_requests),
+            logout_requests: Counters::get(&c.logout_requests),
+            faults_applied: Counters::get(&c.faults_applied),
+            redirected_requests: Counters::get(&c.redirected_requests),
         }
     }
 }
@@ -309,6 +327,19 @@ pub struct Stats {
     /// Launch requests with a ticket that were refused (ticket or parameter problem).
     pub launches_refused: u64,
     pub sessions_deleted: u64,
+    /// `POST /api/v1/userSessions` requests, whatever the answer.
+    pub login_requests: u64,
+    /// `GET /api/v1/devices` requests, whatever the answer.
+    pub device_list_requests: u64,
+    /// `POST /api/v1/userSessions/<id>:createTicket` requests, whatever the answer.
+    pub ticket_requests: u64,
+    /// `DELETE /api/v1/userSessions/<id>` requests, whatever the answer.
+    pub logout_requests: u64,
+    /// Requests and TLS handshakes answered with a `--fault`.
+    pub faults_applied: u64,
+    /// Requests that arrived for the other host a `redirect-other` fault points to (a client
+    /// that follows such a redirect would send them).
+    pub redirected_requests: u64,
 }
 
 /// The session `session_id`, provided `token` is valid and belongs to it.
@@ -383,6 +414,7 @@ mod tests {
             .and_then(|s| state.create_ticket(Some(&s.token), &s.id).ok())
             .unwrap_or_default();
         assert_eq!(ticket.len(), 40);
+        assert!(session.is_some_and(|s| s.token.starts_with(TOKEN_PREFIX)));
         assert_eq!(state.redeem_ticket(&ticket), Ok(()));
         assert_eq!(state.redeem_ticket(&ticket), Err(TicketError::AlreadyUsed));
         assert_eq!(state.redeem_ticket("nope"), Err(TicketError::Unknown));

@@ -1,13 +1,14 @@
-//! The simulator's throw-away TLS identity: a fresh self-signed certificate per start, its PEM
-//! file and SHA-256 fingerprint, and the rustls server configuration (HTTP/1.1 only).
+//! The simulator's throw-away TLS identity: a fresh certificate per start (self-signed, or a leaf
+//! signed by a fresh CA), the PEM file a client should trust, the served certificate's SHA-256
+//! fingerprint, and the rustls server configuration (ALPN `http/1.1`, plus `h2` on request).
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
 };
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -31,10 +32,15 @@ pub enum TlsError {
     },
 }
 
-/// A self-signed certificate and its private key.
+/// Subject common name of the CA that `--cert-style chain` generates.
+pub const CA_COMMON_NAME: &str = "dsview-sim test CA";
+
+/// The served certificate chain, its private key, and the certificate a client should trust.
 pub struct Identity {
-    cert: CertificateDer<'static>,
-    cert_pem: String,
+    /// The served chain, end-entity certificate first.
+    chain: Vec<CertificateDer<'static>>,
+    /// The certificate written to `--cert-out`: the served one, or for `chain` its CA.
+    trust_pem: String,
     key: PrivatePkcs8KeyDer<'static>,
 }
 
@@ -48,38 +54,48 @@ impl std::fmt::Debug for Identity {
 }
 
 impl Identity {
-    /// Generates an ECDSA P-256 key and a certificate of the given style for `sans`
-    /// (IP addresses become IP entries, anything else a DNS name), subject CN `dsview-sim`.
+    /// Generates ECDSA P-256 keys and a certificate of the given style for `sans` (IP addresses
+    /// become IP entries, anything else a DNS name), subject CN `dsview-sim`. For `chain`, the
+    /// certificate is a leaf signed by a fresh CA (CN [`CA_COMMON_NAME`], CA:TRUE), the served
+    /// chain is leaf then CA, and the CA is what [`write_pem`](Self::write_pem) writes.
     pub fn generate(style: CertStyle, sans: &[String]) -> Result<Self, TlsError> {
-        let mut params = CertificateParams::new(sans.to_vec())?;
-        let mut name = DistinguishedName::new();
-        name.push(DnType::CommonName, "dsview-sim");
-        params.distinguished_name = name;
-        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2049, 12, 31);
+        let leaf_key = KeyPair::generate()?;
+        let key = PrivatePkcs8KeyDer::from(leaf_key.serialize_der());
         match style {
-            CertStyle::Leaf => {
-                params.is_ca = IsCa::ExplicitNoCa;
-                params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            CertStyle::Leaf | CertStyle::Ca => {
+                let cert = server_params(style, sans)?.self_signed(&leaf_key)?;
+                Ok(Self {
+                    trust_pem: cert.pem(),
+                    chain: vec![cert.der().clone()],
+                    key,
+                })
             }
-            CertStyle::Ca => {
-                params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            CertStyle::Chain => {
+                let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+                ca_params.distinguished_name = common_name(CA_COMMON_NAME);
+                ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+                ca_params.key_usages = vec![
+                    KeyUsagePurpose::KeyCertSign,
+                    KeyUsagePurpose::CrlSign,
+                    KeyUsagePurpose::DigitalSignature,
+                ];
+                set_validity(&mut ca_params);
+                let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
+                let leaf = server_params(CertStyle::Leaf, sans)?.signed_by(&leaf_key, &ca)?;
+                Ok(Self {
+                    trust_pem: ca.pem(),
+                    chain: vec![leaf.der().clone(), ca.der().clone()],
+                    key,
+                })
             }
         }
-        let key_pair = KeyPair::generate()?;
-        let cert = params.self_signed(&key_pair)?;
-        Ok(Self {
-            cert_pem: cert.pem(),
-            cert: cert.der().clone(),
-            key: PrivatePkcs8KeyDer::from(key_pair.serialize_der()),
-        })
     }
 
-    /// SHA-256 over the DER certificate, as `SHA256 AB:CD:...` (upper-case hex with colons,
-    /// the digits `openssl x509 -fingerprint -sha256` prints).
+    /// SHA-256 over the served (end-entity) DER certificate, as `SHA256 AB:CD:...` (upper-case
+    /// hex with colons, the digits `openssl x509 -fingerprint -sha256` prints).
     pub fn fingerprint(&self) -> String {
-        let digest = ring::digest::digest(&ring::digest::SHA256, self.cert.as_ref());
+        let served = self.chain.first().map(|c| c.as_ref()).unwrap_or_default();
+        let digest = ring::digest::digest(&ring::digest::SHA256, served);
         let mut out = String::from("SHA256 ");
         for (i, byte) in digest.as_ref().iter().enumerate() {
             if i > 0 {
@@ -90,25 +106,57 @@ impl Identity {
         out
     }
 
-    /// Writes the PEM certificate to `path`.
+    /// Writes the certificate a client should trust (PEM) to `path`.
     pub fn write_pem(&self, path: &Path) -> Result<(), TlsError> {
-        std::fs::write(path, self.cert_pem.as_bytes()).map_err(|source| TlsError::Write {
+        std::fs::write(path, self.trust_pem.as_bytes()).map_err(|source| TlsError::Write {
             path: path.display().to_string(),
             source,
         })
     }
 
-    /// A rustls server configuration serving this identity, HTTP/1.1 only (ALPN `http/1.1`).
-    pub fn server_config(&self) -> Result<Arc<ServerConfig>, TlsError> {
+    /// A rustls server configuration serving this identity: ALPN `http/1.1` only, or with
+    /// `http2` `h2` first and `http/1.1` second.
+    pub fn server_config(&self, http2: bool) -> Result<Arc<ServerConfig>, TlsError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()
             .with_single_cert(
-                vec![self.cert.clone()],
+                self.chain.clone(),
                 PrivateKeyDer::Pkcs8(self.key.clone_key()),
             )?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = if http2 {
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        } else {
+            vec![b"http/1.1".to_vec()]
+        };
         Ok(Arc::new(config))
     }
+}
+
+/// The served certificate's parameters: subject CN `dsview-sim`, the SANs, and either a leaf's
+/// constraints or (for `ca`) CA:TRUE.
+fn server_params(style: CertStyle, sans: &[String]) -> Result<CertificateParams, TlsError> {
+    let mut params = CertificateParams::new(sans.to_vec())?;
+    params.distinguished_name = common_name("dsview-sim");
+    set_validity(&mut params);
+    if style == CertStyle::Ca {
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    } else {
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    }
+    Ok(params)
+}
+
+fn common_name(cn: &str) -> DistinguishedName {
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, cn);
+    name
+}
+
+fn set_validity(params: &mut CertificateParams) {
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2049, 12, 31);
 }
