@@ -328,7 +328,8 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     crate::sanitize::terminal_safe(&cur.to_string()).into_owned()
 }
 
-/// A rustls error somewhere in the chain (io::Error hides its inner error from `source()`).
+/// A rustls error somewhere in the chain. `io::Error::source()` skips the error it wraps, so
+/// wrapped errors are walked into explicitly.
 fn find_rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
@@ -337,9 +338,9 @@ fn find_rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a
         }
         if let Some(io) = err.downcast_ref::<std::io::Error>()
             && let Some(inner) = io.get_ref()
-            && let Some(r) = inner.downcast_ref::<rustls::Error>()
         {
-            return Some(r);
+            cur = Some(inner as &(dyn std::error::Error + 'static));
+            continue;
         }
         cur = err.source();
     }
@@ -544,10 +545,14 @@ impl Appliance {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.to_string());
         }
-        let transport = |e: reqwest::Error| Failure::Transport {
-            connect: e.is_connect(),
-            timeout: e.is_timeout(),
-            err: self.map_transport(step, &e),
+        let transport = |e: reqwest::Error| match self.map_transport(step, &e) {
+            // A certificate or handshake failure will not go away by asking again.
+            err @ Error::Tls { .. } => Failure::Final(err),
+            err => Failure::Transport {
+                connect: e.is_connect(),
+                timeout: e.is_timeout(),
+                err,
+            },
         };
         let mut resp = req.send().await.map_err(transport)?;
         let status = resp.status();

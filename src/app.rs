@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 
 use crate::api::{self, Appliance, Logout};
 use crate::browser;
-use crate::cli::{Cli, Command, LogoutArgs, ProfileCommand};
+use crate::cli::{Cli, Command, ProfileCommand};
 use crate::config::{self, CheckTask, Config, DevicesTask, LaunchTask, Output, Task};
 use crate::device::{self, Device, Resolution, Suggester};
 use crate::diag;
@@ -78,8 +78,11 @@ fn run_inner(cli: &Cli) -> Result<()> {
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         let work = async {
-            if let Command::Logout(LogoutArgs { all: true }) = &cli.command {
+            if matches!(cli.command, Command::Logout) && cli.global.all {
                 return logout_all(cli, &file).await;
+            }
+            if cli.global.group.is_some() || cli.global.all {
+                return fleet_command(cli, &file).await;
             }
             let (config, task) = config::build(cli, &config::Env::from_process(), &file)?;
             execute(&config, &task).await
@@ -231,14 +234,15 @@ async fn run_task(conn: &mut Connection<'_>, config: &Config, task: &Task) -> Re
 }
 
 /// Devices found for a launch query, split by whether they take the viewer.
-struct Found {
-    takers: Vec<Device>,
-    others: Vec<Device>,
-    suggestions: Vec<String>,
+#[derive(Debug)]
+pub(crate) struct Found {
+    pub takers: Vec<Device>,
+    pub others: Vec<Device>,
+    pub suggestions: Vec<String>,
 }
 
 /// Query the device types and keep only the devices the query could name.
-async fn find(
+pub(crate) async fn find(
     conn: &mut Connection<'_>,
     query: &str,
     viewer: Viewer,
@@ -302,6 +306,16 @@ async fn launch(conn: &mut Connection<'_>, t: &LaunchTask) -> Result<()> {
         resolve_device(conn, &t.device, t.viewer),
     )
     .await?;
+    deliver(conn, &device, t).await
+}
+
+/// The last steps of a launch, once the device is known: check the options fit it, create the
+/// ticket, and open or print the URL.
+pub(crate) async fn deliver(
+    conn: &mut Connection<'_>,
+    device: &Device,
+    t: &LaunchTask,
+) -> Result<()> {
     if let Some(mode) = t.kvm.mouse_mode
         && !mode.fits_device_type(&device.device_type)
     {
@@ -344,7 +358,7 @@ async fn launch(conn: &mut Connection<'_>, t: &LaunchTask) -> Result<()> {
             let expires = ticket.requested_at + api::TICKET_LIFETIME;
             output::write_stdout(&format!(
                 "{}\n",
-                output::launch_json(url.as_str(), t.viewer, &device, expires)
+                output::launch_json(url.as_str(), t.viewer, device, expires)
             ))
         }
         Output::Browser(command) => {
@@ -367,7 +381,12 @@ async fn launch(conn: &mut Connection<'_>, t: &LaunchTask) -> Result<()> {
 }
 
 /// The error for a device the viewer's types do not hold: it may exist with other viewers.
-async fn not_taken(conn: &mut Connection<'_>, query: &str, viewer: Viewer, found: Found) -> Error {
+pub(crate) async fn not_taken(
+    conn: &mut Connection<'_>,
+    query: &str,
+    viewer: Viewer,
+    found: Found,
+) -> Error {
     let mut others = found.others;
     if device::resolve(query, &others) == Resolution::NotFound {
         let wanted = viewer::device_types_for(&[viewer]);
@@ -435,7 +454,14 @@ async fn list(conn: &mut Connection<'_>, t: &DevicesTask) -> Result<()> {
     }
     devices.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
     devices.dedup_by(|a, b| a.id == b.id);
-    output::write_stdout(&output::device_list(&devices, t.json, t.header))
+    let rows: Vec<output::Listed> = devices
+        .into_iter()
+        .map(|device| output::Listed {
+            appliance: None,
+            device,
+        })
+        .collect();
+    output::write_stdout(&output::device_list(&rows, t.json, t.header))
 }
 
 /// `trust`: show the certificate the appliance presents and record it after confirmation.
@@ -492,6 +518,41 @@ async fn trust(config: &Config, known_hosts: &mut KnownHosts, yes: bool) -> Resu
         known_hosts.path().display()
     ));
     Ok(())
+}
+
+/// A launch or listing across a group (`-g`) or every profile (`--all`).
+async fn fleet_command(cli: &Cli, file: &FileConfig) -> Result<()> {
+    let members = config::fleet(cli, &config::Env::from_process(), file)?;
+    let index = match &cli.global.group {
+        Some(group) => match file.groups.get(group).and_then(|g| g.index_max_age) {
+            Some(secs) if secs > 0 => Some((
+                crate::fleet::index_path(group)?,
+                std::time::Duration::from_secs(secs),
+            )),
+            _ => None,
+        },
+        None => None,
+    };
+    let task = members
+        .first()
+        .map(|(_, _, task)| task.clone())
+        .ok_or_else(|| Error::Internal("empty fleet".to_owned()))?;
+    let fleet = crate::fleet::Fleet {
+        members: members
+            .into_iter()
+            .map(|(name, config, _)| crate::fleet::Member { name, config })
+            .collect(),
+        jobs: usize::from(cli.global.jobs),
+        index,
+    };
+    match &task {
+        Task::Launch(t) => crate::fleet::launch(fleet, t).await,
+        Task::Devices(t) => crate::fleet::devices(fleet, t).await,
+        _ => Err(Error::usage(
+            "-g/--group and --all work with kvm, serial, vm and devices",
+            "name one appliance with -p PROFILE or --host for this command",
+        )),
+    }
 }
 
 /// `logout --all`: end every cached session, trusting each appliance as its profile says.
@@ -609,10 +670,11 @@ fn profile_command(cli: &Cli, cmd: &ProfileCommand, path: &Path, file: &FileConf
                     "e.g. --password-command 'pass show mp1000'",
                 ));
             }
-            let ca_cert = match g.ca_cert.clone().filter(|_| typed("ca_cert")) {
-                Some(p) => Some(std::path::absolute(&p).unwrap_or(p)),
-                None => None,
-            };
+            let ca_cert = g
+                .ca_cert
+                .clone()
+                .filter(|_| typed("ca_cert"))
+                .map(|p| std::path::absolute(&p).unwrap_or(p));
             let new = NewProfile {
                 host,
                 user: g.user.clone().filter(|_| typed("user")),

@@ -60,6 +60,26 @@ pub struct GlobalArgs {
     )]
     pub profile: Option<String>,
 
+    /// Ask every appliance of this group of the config file at once
+    #[arg(
+        short = 'g',
+        long,
+        env = "DSVIEW_GROUP",
+        global = true,
+        value_name = "GROUP",
+        conflicts_with = "all"
+    )]
+    pub group: Option<String>,
+
+    /// Ask every appliance of the config file at once (with logout: end every cached session)
+    #[arg(long, global = true)]
+    pub all: bool,
+
+    /// How many appliances of a group to ask at the same time
+    #[arg(long, global = true, value_name = "N", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+
     /// The config file [default: $XDG_CONFIG_HOME/dsview-launch/config.toml]
     #[arg(long, env = "DSVIEW_CONFIG", global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -181,8 +201,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Log in and keep the session, so later commands need no password until it expires
     Login,
-    /// End the cached session on the appliance and forget it
-    Logout(LogoutArgs),
+    /// End the cached session on the appliance and forget it (with --all: every cached session)
+    Logout,
     /// Show an appliance's certificate and record it as trusted (like ssh's known_hosts)
     Trust(TrustArgs),
     /// Manage the profiles of the config file
@@ -214,13 +234,6 @@ pub struct CheckArgs {
 pub struct CompletionsArgs {
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
-}
-
-#[derive(Debug, Args)]
-pub struct LogoutArgs {
-    /// End every cached session, on every appliance
-    #[arg(long)]
-    pub all: bool,
 }
 
 #[derive(Debug, Args)]

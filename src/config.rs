@@ -199,8 +199,59 @@ impl Env {
 
 /// Build the configuration and the task from the parsed command line and the config file.
 pub fn build(cli: &Cli, env: &Env, file: &FileConfig) -> Result<(Config, Task)> {
+    build_for(cli, env, file, cli.global.profile.as_deref())
+}
+
+/// The members of a fleet (`-g GROUP` or `--all`): each profile's configuration, in the order
+/// the group lists them.
+pub fn fleet(cli: &Cli, env: &Env, file: &FileConfig) -> Result<Vec<(String, Config, Task)>> {
     let g = &cli.global;
-    let selected = select_profile(g.profile.as_deref(), file)?;
+    if g.host.is_some() || g.profile.is_some() {
+        return Err(Error::usage(
+            "--host and --profile name one appliance; -g/--all name many",
+            "drop --host/--profile (or DSVIEW_HOST/DSVIEW_PROFILE), or drop -g/--all",
+        ));
+    }
+    let names: Vec<String> = match &g.group {
+        Some(group) => match file.groups.get(group) {
+            Some(members) => members.profiles.clone(),
+            None => {
+                let known: Vec<&str> = file.groups.keys().map(String::as_str).collect();
+                return Err(Error::usage(
+                    format!("no group named {group:?}"),
+                    if known.is_empty() {
+                        "define one in the config file: [groups.NAME] profiles = [\"rack01\", \"rack02\"]".to_owned()
+                    } else {
+                        format!("the groups are: {}", known.join(", "))
+                    },
+                ));
+            }
+        },
+        None => file.profiles.keys().cloned().collect(),
+    };
+    if names.is_empty() {
+        return Err(Error::usage(
+            "the fleet has no appliances",
+            "add profiles with `dsview-launch profile add` and list them in the group",
+        ));
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let (config, task) = build_for(cli, env, file, Some(&name))?;
+            Ok((name, config, task))
+        })
+        .collect()
+}
+
+fn build_for(
+    cli: &Cli,
+    env: &Env,
+    file: &FileConfig,
+    profile_name: Option<&str>,
+) -> Result<(Config, Task)> {
+    let g = &cli.global;
+    let selected = select_profile(profile_name, file)?;
     let empty = Profile::default();
     let profile = selected.map_or(&empty, |(_, p)| p);
     let task = match &cli.command {
@@ -259,7 +310,7 @@ pub fn build(cli: &Cli, env: &Env, file: &FileConfig) -> Result<(Config, Task)> 
             json: args.json,
         }),
         Command::Login => Task::Login,
-        Command::Logout(_) => Task::Logout,
+        Command::Logout => Task::Logout,
         Command::Trust(args) => Task::Trust { yes: args.yes },
         Command::Profile(_) | Command::Completions(_) | Command::Manpage => {
             return Err(Error::Internal(

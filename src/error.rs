@@ -62,6 +62,10 @@ pub enum Error {
         takes: Vec<Viewer>,
     },
 
+    /// Several appliances of a fleet have a device of that name (exit 3).
+    #[error("{message}")]
+    AmbiguousInFleet { message: String, hint: String },
+
     /// The device takes the viewer but not the requested option (exit 3).
     #[error("{message}")]
     OptionNotSupported { message: String },
@@ -148,6 +152,7 @@ impl Error {
             Error::DeviceNotFound { .. }
             | Error::AmbiguousDevice { .. }
             | Error::WrongViewer { .. }
+            | Error::AmbiguousInFleet { .. }
             | Error::OptionNotSupported { .. } => 3,
             Error::InvalidCredentials { .. }
             | Error::PermissionDenied { .. }
@@ -223,6 +228,7 @@ impl Error {
                 }
             },
             Error::OptionNotSupported { .. } => None,
+            Error::AmbiguousInFleet { hint, .. } => Some(hint.clone()),
             Error::InvalidCredentials { .. } => Some(
                 "check the user name (-u/DSVIEW_USER) and the password; \
                  repeated failures may lock the account on the appliance"

@@ -7,6 +7,7 @@
 //! - [`files`]: where files live (XDG), written 0600/0700 and atomically.
 //! - [`session`], [`session_cache`]: the appliance session, reused across runs.
 //! - [`known_hosts`], [`cert`]: trusted certificate fingerprints, certificate details.
+//! - [`fleet`]: lookups and listings across a group of appliances.
 //! - [`app`]: the flow of each command, and the exit code.
 //! - [`api`]: the appliance REST API; the only module that does network I/O.
 //! - [`tls`]: certificate trust (the rustls verifier).
@@ -34,6 +35,7 @@ pub mod device;
 pub mod diag;
 pub mod error;
 pub mod files;
+pub mod fleet;
 pub mod known_hosts;
 pub mod output;
 pub mod password;

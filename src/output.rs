@@ -58,6 +58,8 @@ pub fn launch_json(url: &str, viewer: Viewer, device: &Device, expires_at: Syste
 
 #[derive(Serialize)]
 struct DeviceJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    appliance: Option<&'a str>,
     id: &'a str,
     name: &'a str,
     #[serde(rename = "type")]
@@ -66,91 +68,103 @@ struct DeviceJson<'a> {
     connection_paths: &'a [String],
 }
 
-/// The device list in the form the destination wants. `devices` must be sorted already.
-pub fn device_list(devices: &[Device], json: bool, header: bool) -> String {
+/// A device in a listing, and the appliance (profile) it came from in a fleet listing.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub appliance: Option<String>,
+    pub device: Device,
+}
+
+/// The device list in the form the destination wants. `rows` must be sorted already; the
+/// APPLIANCE column appears when any row names one.
+pub fn device_list(rows: &[Listed], json: bool, header: bool) -> String {
     if json {
-        let rows: Vec<DeviceJson<'_>> = devices
+        let rows: Vec<DeviceJson<'_>> = rows
             .iter()
-            .map(|d| DeviceJson {
-                id: &d.id,
-                name: &d.name,
-                device_type: &d.device_type,
-                viewers: d.viewers(),
-                connection_paths: &d.path_types,
+            .map(|r| DeviceJson {
+                appliance: r.appliance.as_deref(),
+                id: &r.device.id,
+                name: &r.device.name,
+                device_type: &r.device.device_type,
+                viewers: r.device.viewers(),
+                connection_paths: &r.device.path_types,
             })
             .collect();
         let mut s = serde_json::to_string_pretty(&rows).unwrap_or_default();
         s.push('\n');
         return s;
     }
-    let viewers = |d: &Device| {
-        let v: Vec<&str> = d.viewers().iter().map(|v| v.cli_name()).collect();
-        if v.is_empty() {
-            "-".to_owned()
-        } else {
-            v.join(",")
-        }
-    };
-    if io::stdout().is_terminal() {
-        table(devices, viewers)
-    } else {
-        tsv(devices, viewers, header)
+    let fleet = rows.iter().any(|r| r.appliance.is_some());
+    let mut head = vec!["NAME", "TYPE", "VIEWERS", "ID"];
+    if fleet {
+        head.insert(0, "APPLIANCE");
     }
-}
-
-/// A TSV field: control characters, tabs and newlines among them, are escaped.
-fn tsv_field(s: &str) -> String {
-    terminal_safe(s).into_owned()
-}
-
-fn tsv(devices: &[Device], viewers: impl Fn(&Device) -> String, header: bool) -> String {
-    let mut out = String::new();
-    if header {
-        out.push_str("NAME\tTYPE\tVIEWERS\tID\n");
-    }
-    for d in devices {
-        out.push_str(&format!(
-            "{}\t{}\t{}\t{}\n",
-            tsv_field(&d.name),
-            tsv_field(&d.device_type),
-            viewers(d),
-            tsv_field(&d.id)
-        ));
-    }
-    out
-}
-
-fn table(devices: &[Device], viewers: impl Fn(&Device) -> String) -> String {
-    let rows: Vec<[String; 4]> = devices
+    let terminal = io::stdout().is_terminal();
+    let cells: Vec<Vec<String>> = rows
         .iter()
-        .map(|d| {
+        .map(|r| {
+            let d = &r.device;
             let name = terminal_safe(&d.name);
-            // Make stray whitespace visible: a trailing space is what tells two devices apart.
-            let name = if d.name.trim() != d.name {
+            // On a terminal, make stray whitespace visible: it is what tells two devices apart.
+            let name = if terminal && d.name.trim() != d.name {
                 format!("\"{name}\"")
             } else {
                 name.into_owned()
             };
-            [
+            let viewers: Vec<&str> = d.viewers().iter().map(|v| v.cli_name()).collect();
+            let mut row = vec![
                 name,
                 terminal_safe(&d.device_type).into_owned(),
-                viewers(d),
+                if viewers.is_empty() {
+                    "-".to_owned()
+                } else {
+                    viewers.join(",")
+                },
                 terminal_safe(&d.id).into_owned(),
-            ]
+            ];
+            if fleet {
+                row.insert(
+                    0,
+                    terminal_safe(r.appliance.as_deref().unwrap_or("")).into_owned(),
+                );
+            }
+            row
         })
         .collect();
-    let head = ["NAME", "TYPE", "VIEWERS", "ID"];
-    let mut widths = head.map(str::len);
-    for row in &rows {
+    if terminal {
+        table(&head, &cells)
+    } else {
+        tsv(&head, &cells, header)
+    }
+}
+
+/// Tab-separated lines; control characters (tabs and newlines among them) were escaped already.
+fn tsv(head: &[&str], rows: &[Vec<String>], header: bool) -> String {
+    let mut out = String::new();
+    if header {
+        out.push_str(&head.join("\t"));
+        out.push('\n');
+    }
+    for row in rows {
+        out.push_str(&row.join("\t"));
+        out.push('\n');
+    }
+    out
+}
+
+/// An aligned table with a bold header, for people.
+fn table(head: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = head.iter().map(|h| h.width()).collect();
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.width());
         }
     }
-    let line = |cells: [&str; 4]| {
+    let line = |cells: &[&str]| {
         let mut l = String::new();
         for (i, cell) in cells.iter().enumerate() {
             l.push_str(cell);
-            if i < 3 {
+            if i + 1 < cells.len() {
                 l.push_str(&" ".repeat(widths[i] - cell.width() + 2));
             }
         }
@@ -158,8 +172,9 @@ fn table(devices: &[Device], viewers: impl Fn(&Device) -> String) -> String {
     };
     let mut out = crate::diag::paint_stdout(&line(head), crate::diag::HEADER);
     out.push('\n');
-    for row in &rows {
-        out.push_str(&line([&row[0], &row[1], &row[2], &row[3]]));
+    for row in rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        out.push_str(&line(&cells));
         out.push('\n');
     }
     out
@@ -202,23 +217,20 @@ pub fn check_json(host: &str, steps: &[crate::app::CheckStep], exit_code: Option
 mod tests {
     use super::*;
 
-    fn dev(name: &str, ty: &str, paths: &[&str]) -> Device {
-        Device {
-            id: format!("id-{}", name.trim()),
-            name: name.into(),
-            device_type: ty.into(),
-            path_types: paths.iter().map(|s| s.to_string()).collect(),
-        }
+    fn row(name: &str) -> Vec<String> {
+        vec![
+            name.to_owned(),
+            "SERIAL-TARGET".into(),
+            "kvm".into(),
+            "id".into(),
+        ]
     }
 
     #[test]
     fn table_aligns_wide_characters() {
         let out = table(
-            &[
-                dev("サーバー-04", "SERIAL-TARGET", &[]),
-                dev("a", "ADX-IP-IQ", &[]),
-            ],
-            |_| "kvm".to_owned(),
+            &["NAME", "TYPE", "VIEWERS", "ID"],
+            &[row("サーバー-04"), row("a")],
         );
         let lines: Vec<&str> = out.lines().collect();
         let col = |l: &str| l[..l.find("kvm").unwrap_or(0)].width();
@@ -226,17 +238,23 @@ mod tests {
     }
 
     #[test]
-    fn tsv_escapes_tabs_and_controls() {
-        let out = tsv(&[dev("a\tb\u{1b}", "X", &[])], |_| "-".to_owned(), true);
+    fn tsv_has_an_optional_header() {
+        let head = ["NAME", "TYPE", "VIEWERS", "ID"];
         assert_eq!(
-            out,
-            "NAME\tTYPE\tVIEWERS\tID\na\\u{9}b\\u{1b}\tX\t-\tid-a\\u{9}b\\u{1b}\n"
+            tsv(&head, &[row("a")], false),
+            "a\tSERIAL-TARGET\tkvm\tid\n"
         );
+        assert!(tsv(&head, &[row("a")], true).starts_with("NAME\tTYPE\tVIEWERS\tID\n"));
     }
 
     #[test]
     fn launch_json_has_the_contract_fields() {
-        let d = dev("rack-a-01", "ADX-IP-IQ", &[]);
+        let d = Device {
+            id: "id-rack-a-01".into(),
+            name: "rack-a-01".into(),
+            device_type: "ADX-IP-IQ".into(),
+            path_types: vec![],
+        };
         let s = launch_json("https://h/x", Viewer::Kvm, &d, SystemTime::UNIX_EPOCH);
         assert_eq!(
             s,

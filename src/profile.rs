@@ -47,6 +47,9 @@ pub struct Profile {
 #[serde(deny_unknown_fields)]
 pub struct Group {
     pub profiles: Vec<String>,
+    /// Seconds a local index of where each device lives stays fresh (default one day; 0: no
+    /// index).
+    pub index_max_age: Option<u64>,
 }
 
 /// A command that prints the password on its first line: an argument list, or a string split

@@ -40,6 +40,11 @@ impl Credentials {
         &self.user
     }
 
+    /// Use a password obtained once for several appliances.
+    pub fn set_password(&mut self, password: SecretString) {
+        self.password = Some(password);
+    }
+
     /// The password, read from its source the first time it is needed.
     pub fn password(&mut self) -> Result<&SecretString> {
         if self.password.is_none() {
@@ -169,6 +174,21 @@ impl<'a> Connection<'a> {
             self.session = None;
         }
         outcome
+    }
+
+    /// The appliance, once the connection is no longer needed.
+    pub fn into_appliance(self) -> Appliance {
+        self.appliance
+    }
+
+    /// Start from a session found earlier in this run.
+    pub fn set_session(&mut self, session: Session) {
+        self.session = Some(session);
+    }
+
+    /// The session in use, leaving the connection without one.
+    pub fn take_session(&mut self) -> Option<Session> {
+        self.session.take()
     }
 
     /// End the session in use, if any.

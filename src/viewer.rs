@@ -7,7 +7,9 @@ use clap::ValueEnum;
 use url::Url;
 
 /// The three viewers an appliance can launch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Viewer {
     Kvm,

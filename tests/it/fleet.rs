@@ -100,7 +100,11 @@ fn one_appliance_down_or_untrusted() {
         .run()
         .code(6)
         .stderr_has("could not be asked");
-    assert_eq!(untrusted.stat("logins"), 0, "no password went to the untrusted appliance");
+    assert_eq!(
+        untrusted.stat("logins"),
+        0,
+        "no password went to the untrusted appliance"
+    );
 }
 
 #[test]
@@ -155,7 +159,9 @@ fn the_index_goes_straight_to_the_appliance_and_survives_staleness() {
 
     // A stale entry (pointing at an appliance that lacks the device) never launches there.
     let index = home.state_dir().join("index").join("dc.json");
-    let stale = std::fs::read_to_string(&index).expect("index").replace("\"a1\"", "\"a0\"");
+    let stale = std::fs::read_to_string(&index)
+        .expect("index")
+        .replace("\"a1\"", "\"a0\"");
     std::fs::write(&index, stale).expect("write");
     b.assert_single_use(&launch("rack-a-01"));
     assert_eq!(a.stat("tickets_issued"), 0);
