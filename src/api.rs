@@ -828,8 +828,8 @@ enum Failure {
     Final(Error),
 }
 
-/// `Retry-After`: delay-seconds, or an HTTP date.
-fn parse_retry_after(value: &str) -> Option<Duration> {
+/// `Retry-After`: delay-seconds, or an HTTP date. Public for property tests.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));

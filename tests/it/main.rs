@@ -8,6 +8,7 @@ mod fleet;
 mod hostile;
 mod launch;
 mod profiles;
+mod properties;
 mod scripting;
 mod sessions;
 mod snapshots;
