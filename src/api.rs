@@ -25,8 +25,9 @@ use crate::diag;
 use crate::error::{Error, Result, TlsProblem};
 use crate::tls::{self, Verifier};
 
-/// Largest response body read (64 MiB): larger answers are refused (exit 7).
-pub const MAX_BODY: usize = 64 * 1024 * 1024;
+/// The default cap on a response body (64 MiB, `--max-body`): larger answers are refused
+/// (exit 7).
+pub const DEFAULT_MAX_BODY_MIB: u64 = 64;
 
 /// How long a ticket lives on the appliance.
 pub const TICKET_LIFETIME: Duration = Duration::from_secs(20);
@@ -68,6 +69,8 @@ pub struct Appliance {
     host: String,
     timeout: Duration,
     verifier: Arc<Verifier>,
+    /// The largest body read, in bytes.
+    max_body: usize,
     /// Whether the appliance speaks HTTP/2 (learnt at login): only then do several requests
     /// share the one connection at once.
     multiplexed: AtomicBool,
@@ -395,6 +398,8 @@ impl Appliance {
             timeout: config.timeout,
             verifier,
             multiplexed: AtomicBool::new(false),
+            max_body: usize::try_from(config.max_body_mib.saturating_mul(1024 * 1024))
+                .unwrap_or(usize::MAX),
         })
     }
 
@@ -445,7 +450,7 @@ impl Appliance {
         }
     }
 
-    /// Send one request and read its body (capped at [`MAX_BODY`]).
+    /// Send one request and read its body (capped at `max_body`).
     async fn call(
         &self,
         step: Step,
@@ -557,8 +562,11 @@ impl Appliance {
         let mut resp = req.send().await.map_err(transport)?;
         let status = resp.status();
         let version = resp.version();
-        if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
-            return Err(Failure::Final(too_large(step)));
+        if resp
+            .content_length()
+            .is_some_and(|n| n > self.max_body as u64)
+        {
+            return Err(Failure::Final(too_large(step, self.max_body)));
         }
         let retry_after = resp
             .headers()
@@ -572,8 +580,8 @@ impl Appliance {
             .map(|s| crate::sanitize::terminal_safe(s).into_owned());
         let mut body = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
         while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(Failure::Final(too_large(step)));
+            if body.len() + chunk.len() > self.max_body {
+                return Err(Failure::Final(too_large(step, self.max_body)));
             }
             body.extend_from_slice(&chunk);
         }
@@ -874,10 +882,13 @@ fn backoff(attempt: u32) -> Duration {
     base + jitter
 }
 
-fn too_large(step: Step) -> Error {
+fn too_large(step: Step, max_body: usize) -> Error {
     Error::UnexpectedResponse {
         step: step.label(),
-        detail: format!("the answer is larger than {} MiB", MAX_BODY / (1024 * 1024)),
+        detail: format!(
+            "the answer is larger than {} MiB (raise --max-body if the inventory is that large)",
+            max_body / (1024 * 1024)
+        ),
     }
 }
 

@@ -598,6 +598,7 @@ async fn logout_all(cli: &Cli, file: &FileConfig) -> Result<()> {
                     .map_or(config::DEFAULT_TIMEOUT, std::time::Duration::from_secs),
                 session_cache: true,
                 profile: None,
+                max_body_mib: cli.global.max_body,
             };
             let appliance = Appliance::new(&config, known_hosts.get(&entry.host))?;
             appliance.logout(&entry.session).await

@@ -125,6 +125,12 @@ pub struct GlobalArgs {
     )]
     pub timeout: Option<u64>,
 
+    /// The largest answer read from the appliance, in MiB
+    #[arg(long, env = "DSVIEW_MAX_BODY", global = true, value_name = "MIB",
+          default_value_t = crate::api::DEFAULT_MAX_BODY_MIB,
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_body: u64,
+
     /// Keep no appliance session on disk (each run logs in anew)
     #[arg(long, global = true)]
     pub no_session_cache: bool,

@@ -51,6 +51,8 @@ pub struct Config {
     pub session_cache: bool,
     /// The profile these settings came from, if any.
     pub profile: Option<String>,
+    /// The largest response body read, in MiB.
+    pub max_body_mib: u64,
 }
 
 /// What happens with the URL once it exists.
@@ -399,6 +401,7 @@ fn build_for(
         timeout,
         session_cache: !g.no_session_cache && profile.session_cache.unwrap_or(true),
         profile: selected.map(|(name, _)| name.to_owned()),
+        max_body_mib: g.max_body,
     };
     Ok((config, task))
 }

@@ -220,3 +220,20 @@ fn a_broken_pipe_exits_quietly() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn the_body_cap_is_overridable() {
+    let sim = Sim::with_args(&["--devices", "20000"]);
+    Run::new(&sim)
+        .args(["--max-body", "1", "devices"])
+        .run()
+        .code(7)
+        .stderr_has("larger than 1 MiB")
+        .stderr_has("--max-body");
+    let out = Run::new(&sim)
+        .env("DSVIEW_MAX_BODY", "32")
+        .args(["devices"])
+        .run()
+        .success();
+    assert_eq!(out.stdout.lines().count(), 20016);
+}
