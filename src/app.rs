@@ -167,7 +167,7 @@ async fn execute(config: &Config, task: &Task) -> Result<()> {
                 && config.trust.fingerprint.is_none() =>
             {
                 let question = format!(
-                    "The certificate of {host} is not trusted ({reason}).\n{}\n\
+                    "The certificate of {host} is not trusted: {reason}.\n{}\n\
                      Trust this certificate for {} and remember it in {}? [y/N] ",
                     crate::cert::describe(&cert),
                     config.host_key,
