@@ -681,16 +681,18 @@ impl Appliance {
         })
     }
 
-    /// `GET /api/v1/devices[?filter=device_type_programmatic_name <TYPE>]`: the raw bodies of
-    /// several queries over the one connection. `None` lists every device. Over HTTP/2 the
-    /// queries run concurrently; over HTTP/1.1 they run one after the other, because running
-    /// them at once would need a second connection, and its handshake costs more round trips
-    /// than the request it would overlap.
+    /// `GET /api/v1/devices[?filter=device_type_programmatic_name <TYPE>]` for several types
+    /// over the one connection, handing each body to `each` (`None` lists every device). Over
+    /// HTTP/2 the queries run concurrently; over HTTP/1.1 they run one after the other, because
+    /// running them at once would need a second connection, whose handshake costs more round
+    /// trips than the request it would overlap. Each body is dropped once `each` has seen it, so
+    /// at most one is held at a time over HTTP/1.1.
     pub async fn device_lists(
         &self,
         session: &Session,
         device_types: &[Option<&str>],
-    ) -> Result<Vec<Vec<u8>>> {
+        each: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
         let calls = device_types.iter().map(|t| {
             let url = self.url(&["api", "v1", "devices"], Self::device_query(*t).as_deref());
             async move {
@@ -712,14 +714,15 @@ impl Appliance {
             }
         });
         if self.multiplexed.load(Ordering::Relaxed) {
-            futures_util::future::try_join_all(calls).await
-        } else {
-            let mut bodies = Vec::with_capacity(device_types.len());
-            for call in calls {
-                bodies.push(call.await?);
+            for body in futures_util::future::try_join_all(calls).await? {
+                each(&body)?;
             }
-            Ok(bodies)
+        } else {
+            for call in calls {
+                each(&call.await?)?;
+            }
         }
+        Ok(())
     }
 
     /// `POST /api/v1/userSessions/<id>:createTicket`.

@@ -249,16 +249,13 @@ pub(crate) async fn find(
     device_types: &[&str],
 ) -> Result<Found> {
     let types: Vec<Option<&str>> = device_types.iter().copied().map(Some).collect();
-    let bodies = conn
-        .call(async |a, s| a.device_lists(s, &types).await)
-        .await?;
     let mut found = Found {
         takers: Vec::new(),
         others: Vec::new(),
         suggestions: Vec::new(),
     };
     let mut suggester = Suggester::new(query, 5);
-    for body in &bodies {
+    let mut each = |body: &[u8]| {
         api::decode_device_list(body, |raw| {
             let takes = viewer.takes(&raw.device_type, raw.path_types());
             if takes {
@@ -279,8 +276,11 @@ pub(crate) async fn find(
                     }
                 }
             }
-        })?;
-    }
+        })
+        .map(|_| ())
+    };
+    conn.call(async |a, s| a.device_lists(s, &types, &mut each).await)
+        .await?;
     found.suggestions = suggester.into_names();
     Ok(found)
 }
@@ -421,7 +421,11 @@ pub(crate) async fn not_taken(
     }
 }
 
-async fn list(conn: &mut Connection<'_>, t: &DevicesTask) -> Result<()> {
+/// The devices a `devices` command asks for, from one appliance, in no particular order.
+pub(crate) async fn collect_devices(
+    conn: &mut Connection<'_>,
+    t: &DevicesTask,
+) -> Result<Vec<Device>> {
     let types: Vec<Option<&str>> = match (&t.device_type, t.viewer) {
         (Some(ty), _) => vec![Some(ty.as_str())],
         (None, Some(v)) => viewer::device_types_for(&[v])
@@ -430,13 +434,8 @@ async fn list(conn: &mut Connection<'_>, t: &DevicesTask) -> Result<()> {
             .collect(),
         (None, None) => vec![None],
     };
-    let bodies = progress::spin(
-        "Listing devices",
-        conn.call(async |a, s| a.device_lists(s, &types).await),
-    )
-    .await?;
     let mut devices: Vec<Device> = Vec::new();
-    for body in &bodies {
+    let mut each = |body: &[u8]| {
         api::decode_device_list(body, |raw| {
             let keep = t
                 .viewer
@@ -450,8 +449,16 @@ async fn list(conn: &mut Connection<'_>, t: &DevicesTask) -> Result<()> {
             if keep {
                 devices.push(raw.to_device());
             }
-        })?;
-    }
+        })
+        .map(|_| ())
+    };
+    conn.call(async |a, s| a.device_lists(s, &types, &mut each).await)
+        .await?;
+    Ok(devices)
+}
+
+async fn list(conn: &mut Connection<'_>, t: &DevicesTask) -> Result<()> {
+    let mut devices = progress::spin("Listing devices", collect_devices(conn, t)).await?;
     devices.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
     devices.dedup_by(|a, b| a.id == b.id);
     let rows: Vec<output::Listed> = devices
@@ -779,13 +786,13 @@ async fn check(config: &Config, t: &CheckTask, known: Option<[u8; 32]>) -> Resul
         &mut failure,
         "devices",
         async {
-            let bodies = conn
-                .call(async |a, s| a.device_lists(s, &[None]).await)
-                .await?;
             let mut n = 0usize;
-            for body in &bodies {
+            let mut count = |body: &[u8]| {
                 n += api::decode_device_list(body, |_| {})?;
-            }
+                Ok(())
+            };
+            conn.call(async |a, s| a.device_lists(s, &[None], &mut count).await)
+                .await?;
             Ok(n)
         },
         |n| format!("{n} devices"),

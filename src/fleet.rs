@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{self, Appliance, Session};
+use crate::api::{Appliance, Session};
 use crate::app::{self, Found};
 use crate::config::{Config, DevicesTask, LaunchTask, PasswordSource};
 use crate::device::{self, Device, Resolution};
@@ -369,51 +369,27 @@ pub async fn devices(fleet: Fleet, t: &DevicesTask) -> Result<()> {
     let cache = fleet_cache(&fleet)?;
     let known_hosts = KnownHosts::load(&KnownHosts::default_path()?)?;
     let creds = credentials(&fleet.members, cache.as_ref())?;
-    let types: Vec<Option<&str>> = match (&t.device_type, t.viewer) {
-        (Some(ty), _) => vec![Some(ty.as_str())],
-        (None, Some(v)) => viewer::device_types_for(&[v])
-            .into_iter()
-            .map(Some)
-            .collect(),
-        (None, None) => vec![None],
-    };
     let asks = fleet
         .members
         .into_iter()
         .zip(creds)
         .map(|(member, mut creds)| {
             let known = known_hosts.get(&member.config.host_key);
-            let types = &types;
             let cache = cache.as_ref();
             async move {
                 let work = async {
                     let appliance = Appliance::new(&member.config, known)?;
                     let mut conn =
                         Connection::new(appliance, &mut creds, cache, &member.config.host_key);
-                    let bodies = conn
-                        .call(async |a, s| a.device_lists(s, types).await)
-                        .await?;
+                    let devices = app::collect_devices(&mut conn, t).await;
                     conn.finish_uncached().await;
-                    let mut rows = Vec::new();
-                    for body in &bodies {
-                        api::decode_device_list(body, |raw| {
-                            let keep = t
-                                .viewer
-                                .is_none_or(|v| v.takes(&raw.device_type, raw.path_types()))
-                                && t.device_type
-                                    .as_deref()
-                                    .is_none_or(|ty| raw.device_type == ty)
-                                && t.name
-                                    .as_deref()
-                                    .is_none_or(|p| device::name_matches(p, &raw.name));
-                            if keep {
-                                rows.push(Listed {
-                                    appliance: Some(member.name.clone()),
-                                    device: raw.to_device(),
-                                });
-                            }
-                        })?;
-                    }
+                    let rows: Vec<Listed> = devices?
+                        .into_iter()
+                        .map(|device| Listed {
+                            appliance: Some(member.name.clone()),
+                            device,
+                        })
+                        .collect();
                     Ok::<_, Error>(rows)
                 };
                 let outcome = match tokio::time::timeout(member.config.timeout, work).await {

@@ -115,7 +115,7 @@ impl<'a> Connection<'a> {
     /// again once and repeat the call.
     pub async fn call<T>(
         &mut self,
-        op: impl AsyncFn(&Appliance, &Session) -> Result<T>,
+        mut op: impl AsyncFnMut(&Appliance, &Session) -> Result<T>,
     ) -> Result<T> {
         self.ensure().await?;
         let outcome = match &self.session {
