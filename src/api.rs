@@ -645,29 +645,11 @@ impl Appliance {
             }
             _ => return Err(unexpected_status(Step::Login, status, &bytes)),
         }
-        let parsed: LoginBody =
-            serde_json::from_slice(&bytes).map_err(|e| Error::UnexpectedResponse {
-                step: Step::Login.label(),
-                detail: format!("the body is not the documented JSON ({e})"),
-            })?;
-        let token = match parsed.jwt {
-            Some(serde_json::Value::String(s)) if !s.is_empty() => SecretString::from(s),
-            _ => {
-                return Err(Error::UnexpectedResponse {
-                    step: Step::Login.label(),
-                    detail: "the answer has no \"jwt\" token".to_owned(),
-                });
-            }
-        };
+        let parsed: LoginBody = parse_json(Step::Login, &bytes)?;
+        let token = SecretString::from(required_string(Step::Login, parsed.jwt, "jwt")?);
         let id = match parsed.user_session.and_then(|s| s.id) {
-            Some(serde_json::Value::String(s)) if !s.is_empty() => s,
             Some(serde_json::Value::Number(n)) => n.to_string(),
-            _ => {
-                return Err(Error::UnexpectedResponse {
-                    step: Step::Login.label(),
-                    detail: "the answer has no \"user_session.id\"".to_owned(),
-                });
-            }
+            other => required_string(Step::Login, other, "user_session.id")?,
         };
         Ok(Session { id, token })
     }
@@ -753,21 +735,11 @@ impl Appliance {
             }
             _ => return Err(unexpected_status(Step::Ticket, status, &bytes)),
         }
-        let parsed: TicketBody =
-            serde_json::from_slice(&bytes).map_err(|e| Error::UnexpectedResponse {
-                step: Step::Ticket.label(),
-                detail: format!("the body is not the documented JSON ({e})"),
-            })?;
-        match parsed.ticket {
-            Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(Ticket {
-                value: SecretString::from(s),
-                requested_at,
-            }),
-            _ => Err(Error::UnexpectedResponse {
-                step: Step::Ticket.label(),
-                detail: "the answer has no \"ticket\"".to_owned(),
-            }),
-        }
+        let parsed: TicketBody = parse_json(Step::Ticket, &bytes)?;
+        Ok(Ticket {
+            value: SecretString::from(required_string(Step::Ticket, parsed.ticket, "ticket")?),
+            requested_at,
+        })
     }
 
     /// Connect and return the certificate the appliance presents (for `trust`, whose client
@@ -883,6 +855,25 @@ fn backoff(attempt: u32) -> Duration {
         Err(_) => Duration::ZERO,
     };
     base + jitter
+}
+
+/// A JSON body of the documented shape, or exit 7 naming the step.
+fn parse_json<T: serde::de::DeserializeOwned>(step: Step, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::UnexpectedResponse {
+        step: step.label(),
+        detail: format!("the body is not the documented JSON ({e})"),
+    })
+}
+
+/// A field the flow needs: a non-empty string.
+fn required_string(step: Step, value: Option<serde_json::Value>, field: &str) -> Result<String> {
+    match value {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s),
+        _ => Err(Error::UnexpectedResponse {
+            step: step.label(),
+            detail: format!("the answer has no \"{field}\""),
+        }),
+    }
 }
 
 fn too_large(step: Step, max_body: usize) -> Error {

@@ -207,6 +207,10 @@ pub async fn launch(fleet: Fleet, t: &LaunchTask) -> Result<()> {
             format!("the index places {} on {hint}", quote_name(&t.device)),
         );
         let member = members.remove(pos);
+        let again = Member {
+            name: member.name.clone(),
+            config: member.config.clone(),
+        };
         let (mut reached, _) = ask_all(
             vec![member],
             1,
@@ -217,18 +221,18 @@ pub async fn launch(fleet: Fleet, t: &LaunchTask) -> Result<()> {
             &types,
         )
         .await?;
-        if let Some(r) = reached.pop() {
-            if let Resolution::Found(d) = device::resolve(&t.device, &r.found.takers) {
-                let d = d.clone();
-                return deliver(r, &d, t, cache.as_ref()).await;
-            }
-            diag::verbose(1, "the index entry is stale; asking every appliance");
-            members.push(Member {
-                name: r.name,
-                config: r.config,
-            });
+        if let Some(r) = reached.pop()
+            && let Resolution::Found(d) = device::resolve(&t.device, &r.found.takers)
+        {
+            let d = d.clone();
+            return deliver(r, &d, t, cache.as_ref()).await;
         }
-        // An appliance that could not be asked is asked again below with the others.
+        // A stale entry, or an appliance that could not be asked: ask it again with the others.
+        diag::verbose(
+            1,
+            "the index did not lead to the device; asking every appliance",
+        );
+        members.push(again);
     }
 
     let asked_total = members.len();
