@@ -183,3 +183,24 @@ fn fleet_usage_errors() {
         .code(2);
     home.bare().args(["-g", "dc", "login"]).run().code(2);
 }
+
+#[test]
+fn an_indexed_appliance_that_is_down_counts_as_not_asked() {
+    let (a, mut b) = (empty_sim(), Sim::start());
+    let home = fleet_home(&[&a, &b], "");
+    let path = home.config_dir().join("config.toml");
+    let text = std::fs::read_to_string(&path).expect("config") + "index_max_age = 3600\n";
+    home.write_config(&text);
+    let run = || {
+        home.bare()
+            .env("DSVIEW_PASSWORD", "admin-pass")
+            .args(["-g", "dc", "--timeout", "2", "kvm", "rack-a-01", "-n"])
+            .run()
+    };
+    b.assert_single_use(&run().success().url());
+    b.stop();
+    run()
+        .code(6)
+        .stderr_has(&format!("a1 ({}) could not be asked", b.host()))
+        .stderr_has("Connection refused");
+}

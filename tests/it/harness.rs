@@ -62,6 +62,12 @@ impl Sim {
         }
     }
 
+    /// Stop the simulator but keep its certificate file, as an appliance that went down.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
