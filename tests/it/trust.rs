@@ -210,3 +210,66 @@ mod pinning {
         );
     }
 }
+
+/// On a terminal, a first contact asks like ssh and remembers the answer. `script` (util-linux)
+/// gives the run a pseudo-terminal.
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_terminal_an_unknown_certificate_is_asked_about() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let sim = Sim::start();
+    let home = tempfile::TempDir::new().expect("home");
+    let ask = |answer: &str| {
+        let mut child = Command::new("script")
+            .args([
+                "-qec",
+                &format!("'{}' kvm rack-a-01 -n", env!("CARGO_BIN_EXE_dsview-launch")),
+                "/dev/null",
+            ])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("DSVIEW_HOST", sim.host())
+            .env("DSVIEW_USER", "admin")
+            .env("DSVIEW_PASSWORD", crate::harness::PASSWORD)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(answer.as_bytes())
+            .expect("answer");
+        let out = child.wait_with_output().expect("wait");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let known = home.path().join(".config/dsview-launch/known_hosts");
+    let (code, screen) = ask("n\n");
+    assert_eq!(code, Some(5), "{screen}");
+    assert!(screen.contains("Trust this certificate"), "{screen}");
+    assert!(screen.contains(&sim.fingerprint), "{screen}");
+    assert!(!known.exists(), "nothing recorded after no");
+    let (code, screen) = ask("y\n");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("viewerType=KVM"), "{screen}");
+    assert!(
+        std::fs::read_to_string(&known)
+            .expect("recorded")
+            .contains(&sim.host())
+    );
+    // Known now: no question.
+    let (code, screen) = ask("");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(!screen.contains("Trust this certificate"), "{screen}");
+}
