@@ -7,7 +7,6 @@
 //! ignored; redirects are never followed; logout (`DELETE /api/v1/userSessions/<id>`) may be
 //! unsupported (404/405).
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,11 +15,9 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use url::Url;
 
 use crate::config::Config;
-use crate::device::Device;
 use crate::diag;
 use crate::error::{Error, Result, TlsProblem};
 use crate::tls::{self, Verifier};
@@ -120,161 +117,8 @@ struct TicketBody {
     ticket: Option<serde_json::Value>,
 }
 
-/// A device as decoded from the list, borrowing from the body where it can.
-#[derive(Debug, Deserialize)]
-pub struct RawDevice<'a> {
-    #[serde(borrow)]
-    pub id: Cow<'a, str>,
-    #[serde(borrow, rename = "device_name")]
-    pub name: Cow<'a, str>,
-    #[serde(borrow, rename = "device_type_programmatic_name")]
-    pub device_type: Cow<'a, str>,
-    #[serde(default, borrow)]
-    connection_path_info: Option<Vec<RawPath<'a>>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RawPath<'a> {
-    #[serde(default, borrow)]
-    path_type: Option<Cow<'a, str>>,
-}
-
-impl RawDevice<'_> {
-    pub fn path_types(&self) -> impl Iterator<Item = &str> {
-        self.connection_path_info
-            .iter()
-            .flatten()
-            .filter_map(|p| p.path_type.as_deref())
-    }
-
-    pub fn to_device(&self) -> Device {
-        Device {
-            id: self.id.clone().into_owned(),
-            name: self.name.clone().into_owned(),
-            device_type: self.device_type.clone().into_owned(),
-            path_types: self.path_types().map(str::to_owned).collect(),
-        }
-    }
-}
-
-/// Visits `{"devices": [...], ...}`, handing each device to a callback without keeping it.
-struct DeviceListSeed<'f, F> {
-    each: &'f mut F,
-}
-
-impl<'de, F: FnMut(RawDevice<'de>)> DeserializeSeed<'de> for DeviceListSeed<'_, F> {
-    type Value = ListFacts;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<ListFacts, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-/// What the list said besides its devices.
-#[derive(Debug, Default)]
-struct ListFacts {
-    saw_devices: bool,
-    count: usize,
-    paging_hint: Option<String>,
-}
-
-impl<'de, F: FnMut(RawDevice<'de>)> Visitor<'de> for DeviceListSeed<'_, F> {
-    type Value = ListFacts;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object with a \"devices\" array")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ListFacts, A::Error> {
-        let mut facts = ListFacts::default();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key == "devices" {
-                if facts.saw_devices {
-                    return Err(de::Error::duplicate_field("devices"));
-                }
-                facts.saw_devices = true;
-                facts.count = map.next_value_seed(DeviceSeq {
-                    each: &mut *self.each,
-                })?;
-            } else {
-                if matches!(
-                    key.as_ref(),
-                    "next"
-                        | "next_page"
-                        | "nextPage"
-                        | "links"
-                        | "_links"
-                        | "page"
-                        | "total"
-                        | "total_count"
-                        | "totalCount"
-                        | "cursor"
-                ) {
-                    facts.paging_hint = Some(key.into_owned());
-                }
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(facts)
-    }
-}
-
-struct DeviceSeq<'f, F> {
-    each: &'f mut F,
-}
-
-impl<'de, F: FnMut(RawDevice<'de>)> DeserializeSeed<'de> for DeviceSeq<'_, F> {
-    type Value = usize;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de, F: FnMut(RawDevice<'de>)> Visitor<'de> for DeviceSeq<'_, F> {
-    type Value = usize;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of devices")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
-        let mut n = 0;
-        while let Some(device) = seq.next_element::<RawDevice<'de>>()? {
-            (self.each)(device);
-            n += 1;
-        }
-        Ok(n)
-    }
-}
-
-/// Decode a device-list body, calling `each` for every device. Public for tests and fuzzing.
-pub fn decode_device_list<'de>(
-    body: &'de [u8],
-    mut each: impl FnMut(RawDevice<'de>),
-) -> Result<usize> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let facts = DeviceListSeed { each: &mut each }
-        .deserialize(&mut de)
-        .and_then(|facts| de.end().map(|()| facts))
-        .map_err(|e| Error::UnexpectedResponse {
-            step: Step::Devices.label(),
-            detail: format!("the body is not the documented device list ({e})"),
-        })?;
-    if !facts.saw_devices {
-        return Err(Error::UnexpectedResponse {
-            step: Step::Devices.label(),
-            detail: "the body has no \"devices\" array".to_owned(),
-        });
-    }
-    if let Some(key) = facts.paging_hint {
-        diag::verbose(
-            1,
-            format!(
-                "the device list carries a {key:?} field: it may be paginated; only this page was read"
-            ),
-        );
-    }
-    Ok(facts.count)
-}
+use crate::device_list::DeviceStream;
+pub use crate::device_list::{RawDevice, decode as decode_device_list};
 
 /// A short, sanitised excerpt of a body for error messages: the JSON `error`/`message` field
 /// when there is one, else the text without markup, at most 160 characters.
@@ -460,23 +304,26 @@ impl Appliance {
         json: Option<&serde_json::Value>,
     ) -> Result<(StatusCode, Vec<u8>)> {
         let (status, _, body) = self
-            .call_with_version(step, method, url, token, json)
+            .call_with_version(step, method, url, token, json, None)
             .await?;
         Ok((status, body))
     }
 
-    async fn call_with_version(
+    async fn call_with_version<'s>(
         &self,
         step: Step,
         method: Method,
         url: Url,
         token: Option<&SecretString>,
         json: Option<&serde_json::Value>,
+        mut sink: Option<ChunkSink<'_, 's>>,
     ) -> Result<(StatusCode, reqwest::Version, Vec<u8>)> {
         let path = url.path().to_owned();
         let mut waited = Duration::ZERO;
         for attempt in 1..=MAX_ATTEMPTS {
-            let outcome = self.attempt(step, &method, &url, token, json).await;
+            let outcome = self
+                .attempt(step, &method, &url, token, json, sink.as_deref_mut())
+                .await;
             let (delay, why) = match &outcome {
                 Ok(answer) if step.retried() && answer.retryable_status() => {
                     let why = format!("{}", answer.status);
@@ -531,13 +378,14 @@ impl Appliance {
     }
 
     /// One request and its body.
-    async fn attempt(
+    async fn attempt<'s>(
         &self,
         step: Step,
         method: &Method,
         url: &Url,
         token: Option<&SecretString>,
         json: Option<&serde_json::Value>,
+        mut sink: Option<ChunkSink<'_, 's>>,
     ) -> Result<Answer, Failure> {
         let started = Instant::now();
         let path = url.path();
@@ -578,18 +426,36 @@ impl Appliance {
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(|s| crate::sanitize::terminal_safe(s).into_owned());
-        let mut body = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
-        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > self.max_body {
+        // A 200 answer goes to the sink as it arrives; anything else is buffered for messages.
+        let mut sink = sink.as_deref_mut().filter(|_| status == StatusCode::OK);
+        let mut body = Vec::new();
+        if sink.is_none() {
+            body.reserve(resp.content_length().unwrap_or(0) as usize);
+        }
+        let mut received = 0usize;
+        loop {
+            let chunk = match resp.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                // Part of the answer was already used: asking again would use it twice.
+                Err(e) if received > 0 && sink.is_some() => {
+                    return Err(Failure::Final(self.map_transport(step, &e)));
+                }
+                Err(e) => return Err(transport(e)),
+            };
+            received += chunk.len();
+            if received > self.max_body {
                 return Err(Failure::Final(too_large(step, self.max_body)));
             }
-            body.extend_from_slice(&chunk);
+            match sink.as_deref_mut() {
+                Some(sink) => sink(&chunk).map_err(Failure::Final)?,
+                None => body.extend_from_slice(&chunk),
+            }
         }
         diag::verbose(
             1,
             format!(
-                "{method} {path} -> {status} ({version:?}, {} bytes, {} ms)",
-                body.len(),
+                "{method} {path} -> {status} ({version:?}, {received} bytes, {} ms)",
                 started.elapsed().as_millis()
             ),
         );
@@ -615,7 +481,7 @@ impl Appliance {
         let body = serde_json::json!({ "username": user, "password": password.expose_secret() });
         let url = self.url(&["api", "v1", "userSessions"], None);
         let (status, version, bytes) = self
-            .call_with_version(Step::Login, Method::POST, url, None, Some(&body))
+            .call_with_version(Step::Login, Method::POST, url, None, Some(&body), None)
             .await?;
         drop(body);
         self.multiplexed
@@ -673,36 +539,44 @@ impl Appliance {
         &self,
         session: &Session,
         device_types: &[Option<&str>],
-        each: &mut dyn FnMut(&[u8]) -> Result<()>,
+        each: &mut dyn FnMut(RawDevice<'_>),
     ) -> Result<()> {
-        let calls = device_types.iter().map(|t| {
-            let url = self.url(&["api", "v1", "devices"], Self::device_query(*t).as_deref());
-            async move {
-                let (status, bytes) = self
-                    .call(Step::Devices, Method::GET, url, Some(&session.token), None)
-                    .await?;
-                match status {
-                    StatusCode::OK => Ok(utf8_lossy_body(bytes)),
-                    StatusCode::UNAUTHORIZED => Err(session_rejected(status, &bytes)),
-                    StatusCode::FORBIDDEN => Err(Error::PermissionDenied {
-                        message: format!(
-                            "the appliance refused to list devices: {}",
-                            status_text(status, &bytes)
-                        ),
-                        hint: "the user's role needs the permission to view devices".to_owned(),
-                    }),
-                    _ => Err(unexpected_status(Step::Devices, status, &bytes)),
-                }
-            }
-        });
+        let url = |t: &Option<&str>| {
+            self.url(&["api", "v1", "devices"], Self::device_query(*t).as_deref())
+        };
         if self.multiplexed.load(Ordering::Relaxed) {
+            let calls = device_types.iter().map(|t| async move {
+                let (status, bytes) = self
+                    .call(
+                        Step::Devices,
+                        Method::GET,
+                        url(t),
+                        Some(&session.token),
+                        None,
+                    )
+                    .await?;
+                device_list_status(status, &bytes).map(|()| bytes)
+            });
             for body in futures_util::future::try_join_all(calls).await? {
-                each(&body)?;
+                crate::device_list::decode(&body, &mut *each)?;
             }
-        } else {
-            for call in calls {
-                each(&call.await?)?;
-            }
+            return Ok(());
+        }
+        for t in device_types {
+            let mut stream = DeviceStream::new(self.max_body);
+            let mut sink = |chunk: &[u8]| stream.feed(chunk, &mut *each);
+            let (status, _, bytes) = self
+                .call_with_version(
+                    Step::Devices,
+                    Method::GET,
+                    url(t),
+                    Some(&session.token),
+                    None,
+                    Some(&mut sink),
+                )
+                .await?;
+            device_list_status(status, &bytes)?;
+            stream.finish()?;
         }
         Ok(())
     }
@@ -899,20 +773,22 @@ fn session_rejected(status: StatusCode, body: &[u8]) -> Error {
     }
 }
 
-/// A body as valid UTF-8: invalid sequences (firmware has been seen to send them in names)
-/// become U+FFFD instead of failing the whole list.
-fn utf8_lossy_body(body: Vec<u8>) -> Vec<u8> {
-    match String::from_utf8(body) {
-        Ok(s) => s.into_bytes(),
-        Err(e) => {
-            diag::verbose(
-                1,
-                "the device list holds invalid UTF-8; replaced with U+FFFD",
-            );
-            String::from_utf8_lossy(e.as_bytes())
-                .into_owned()
-                .into_bytes()
-        }
+/// Where the body of a 200 answer goes as it arrives, instead of a buffer.
+type ChunkSink<'a, 's> = &'a mut (dyn FnMut(&[u8]) -> Result<()> + 's);
+
+/// What a device-list status means; the body of a 200 answer was already decoded.
+fn device_list_status(status: StatusCode, bytes: &[u8]) -> Result<()> {
+    match status {
+        StatusCode::OK => Ok(()),
+        StatusCode::UNAUTHORIZED => Err(session_rejected(status, bytes)),
+        StatusCode::FORBIDDEN => Err(Error::PermissionDenied {
+            message: format!(
+                "the appliance refused to list devices: {}",
+                status_text(status, bytes)
+            ),
+            hint: "the user's role needs the permission to view devices".to_owned(),
+        }),
+        _ => Err(unexpected_status(Step::Devices, status, bytes)),
     }
 }
 

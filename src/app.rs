@@ -242,11 +242,14 @@ pub(crate) struct Found {
 }
 
 /// Query the device types and keep only the devices the query could name.
+/// With `suggest`, also keep the names closest to the query among the devices that take the
+/// viewer; scoring every name costs time, so a launch does it only once the name was not found.
 pub(crate) async fn find(
     conn: &mut Connection<'_>,
     query: &str,
     viewer: Viewer,
     device_types: &[&str],
+    suggest: bool,
 ) -> Result<Found> {
     let types: Vec<Option<&str>> = device_types.iter().copied().map(Some).collect();
     let mut found = Found {
@@ -255,29 +258,26 @@ pub(crate) async fn find(
         suggestions: Vec::new(),
     };
     let mut suggester = Suggester::new(query, 5);
-    let mut each = |body: &[u8]| {
-        api::decode_device_list(body, |raw| {
-            let takes = viewer.takes(&raw.device_type, raw.path_types());
-            if takes {
-                suggester.offer(&raw.name);
-            }
-            if device::could_match(query, &raw.id, &raw.name) {
-                let d = raw.to_device();
-                let already = found
-                    .takers
-                    .iter()
-                    .chain(&found.others)
-                    .any(|o| o.id == d.id);
-                if !already {
-                    if takes {
-                        found.takers.push(d);
-                    } else {
-                        found.others.push(d);
-                    }
+    let mut each = |raw: api::RawDevice<'_>| {
+        let takes = viewer.takes(&raw.device_type, raw.path_types());
+        if takes && suggest {
+            suggester.offer(&raw.name);
+        }
+        if device::could_match(query, &raw.id, &raw.name) {
+            let d = raw.to_device();
+            let already = found
+                .takers
+                .iter()
+                .chain(&found.others)
+                .any(|o| o.id == d.id);
+            if !already {
+                if takes {
+                    found.takers.push(d);
+                } else {
+                    found.others.push(d);
                 }
             }
-        })
-        .map(|_| ())
+        }
     };
     conn.call(async |a, s| a.device_lists(s, &types, &mut each).await)
         .await?;
@@ -288,7 +288,7 @@ pub(crate) async fn find(
 /// Find the one device `query` names among those that take `viewer`.
 async fn resolve_device(conn: &mut Connection<'_>, query: &str, viewer: Viewer) -> Result<Device> {
     let wanted = viewer::device_types_for(&[viewer]);
-    let found = find(conn, query, viewer, &wanted).await?;
+    let found = find(conn, query, viewer, &wanted, false).await?;
     match device::resolve(query, &found.takers) {
         Resolution::Found(d) => Ok(d.clone()),
         Resolution::Ambiguous(ds) => Err(Error::AmbiguousDevice {
@@ -388,14 +388,24 @@ pub(crate) async fn not_taken(
     found: Found,
 ) -> Error {
     let mut others = found.others;
+    let mut suggestions = found.suggestions;
     if device::resolve(query, &others) == Resolution::NotFound {
-        let wanted = viewer::device_types_for(&[viewer]);
-        let rest: Vec<&str> = viewer::device_types_for(&Viewer::ALL)
-            .into_iter()
-            .filter(|ty| !wanted.contains(ty))
-            .collect();
-        match find(conn, query, viewer, &rest).await {
-            Ok(more) => others.extend(more.others),
+        // Look among every type a viewer takes, and gather close names on the way.
+        match find(
+            conn,
+            query,
+            viewer,
+            &viewer::device_types_for(&Viewer::ALL),
+            true,
+        )
+        .await
+        {
+            Ok(more) => {
+                others.extend(more.others);
+                others.sort_by(|a, b| a.id.cmp(&b.id));
+                others.dedup_by(|a, b| a.id == b.id);
+                suggestions = more.suggestions;
+            }
             Err(e) => diag::verbose(
                 1,
                 format!("could not look for the device among other types: {e}"),
@@ -416,7 +426,7 @@ pub(crate) async fn not_taken(
         Resolution::NotFound => Error::DeviceNotFound {
             query: quote_name(query),
             viewer,
-            suggestions: found.suggestions,
+            suggestions,
         },
     }
 }
@@ -435,22 +445,19 @@ pub(crate) async fn collect_devices(
         (None, None) => vec![None],
     };
     let mut devices: Vec<Device> = Vec::new();
-    let mut each = |body: &[u8]| {
-        api::decode_device_list(body, |raw| {
-            let keep = t
-                .viewer
-                .is_none_or(|v| v.takes(&raw.device_type, raw.path_types()))
-                && t.device_type
-                    .as_deref()
-                    .is_none_or(|ty| raw.device_type == ty)
-                && t.name
-                    .as_deref()
-                    .is_none_or(|p| device::name_matches(p, &raw.name));
-            if keep {
-                devices.push(raw.to_device());
-            }
-        })
-        .map(|_| ())
+    let mut each = |raw: api::RawDevice<'_>| {
+        let keep = t
+            .viewer
+            .is_none_or(|v| v.takes(&raw.device_type, raw.path_types()))
+            && t.device_type
+                .as_deref()
+                .is_none_or(|ty| raw.device_type == ty)
+            && t.name
+                .as_deref()
+                .is_none_or(|p| device::name_matches(p, &raw.name));
+        if keep {
+            devices.push(raw.to_device());
+        }
     };
     conn.call(async |a, s| a.device_lists(s, &types, &mut each).await)
         .await?;
@@ -787,10 +794,7 @@ async fn check(config: &Config, t: &CheckTask, known: Option<[u8; 32]>) -> Resul
         "devices",
         async {
             let mut n = 0usize;
-            let mut count = |body: &[u8]| {
-                n += api::decode_device_list(body, |_| {})?;
-                Ok(())
-            };
+            let mut count = |_: api::RawDevice<'_>| n += 1;
             conn.call(async |a, s| a.device_lists(s, &[None], &mut count).await)
                 .await?;
             Ok(n)

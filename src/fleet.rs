@@ -118,7 +118,7 @@ async fn ask_all(
                 let appliance = Appliance::new(&member.config, known)?;
                 let mut conn =
                     Connection::new(appliance, &mut creds, cache, &member.config.host_key);
-                let found = app::find(&mut conn, query, viewer, types).await?;
+                let found = app::find(&mut conn, query, viewer, types, true).await?;
                 let session = conn.take_session();
                 Ok::<_, Error>((conn.into_appliance(), session, found))
             };
@@ -198,6 +198,7 @@ pub async fn launch(fleet: Fleet, t: &LaunchTask) -> Result<()> {
     let mut members = fleet.members;
 
     // With a fresh index entry, ask only that appliance first.
+    let mut early_failed = Vec::new();
     if let Some((path, max_age)) = &index_settings
         && let Some(hint) = Index::load(path, *max_age).and_then(|i| i.locate(&t.device, t.viewer))
         && let Some(pos) = members.iter().position(|m| m.name == hint)
@@ -207,11 +208,7 @@ pub async fn launch(fleet: Fleet, t: &LaunchTask) -> Result<()> {
             format!("the index places {} on {hint}", quote_name(&t.device)),
         );
         let member = members.remove(pos);
-        let again = Member {
-            name: member.name.clone(),
-            config: member.config.clone(),
-        };
-        let (mut reached, _) = ask_all(
+        let (mut reached, failed) = ask_all(
             vec![member],
             1,
             cache.as_ref(),
@@ -221,22 +218,27 @@ pub async fn launch(fleet: Fleet, t: &LaunchTask) -> Result<()> {
             &types,
         )
         .await?;
-        if let Some(r) = reached.pop()
-            && let Resolution::Found(d) = device::resolve(&t.device, &r.found.takers)
-        {
-            let d = d.clone();
-            return deliver(r, &d, t, cache.as_ref()).await;
+        if let Some(r) = reached.pop() {
+            if let Resolution::Found(d) = device::resolve(&t.device, &r.found.takers) {
+                let d = d.clone();
+                return deliver(r, &d, t, cache.as_ref()).await;
+            }
+            // A stale entry: that appliance is asked again with the others.
+            members.push(Member {
+                name: r.name,
+                config: r.config,
+            });
         }
-        // A stale entry, or an appliance that could not be asked: ask it again with the others.
+        // An appliance that could not be asked is not asked twice; it counts as not asked.
+        early_failed = failed;
         diag::verbose(
             1,
             "the index did not lead to the device; asking every appliance",
         );
-        members.push(again);
     }
 
     let asked_total = members.len();
-    let (reached, failed) = progress::spin(
+    let (reached, mut failed) = progress::spin(
         format!(
             "Asking {asked_total} appliances for {}",
             quote_name(&t.device)
@@ -252,6 +254,7 @@ pub async fn launch(fleet: Fleet, t: &LaunchTask) -> Result<()> {
         ),
     )
     .await?;
+    failed.append(&mut early_failed);
     if let Some((path, _)) = &index_settings {
         Index::record(path, &reached, &t.device);
     }

@@ -32,6 +32,7 @@ pub mod cert;
 pub mod cli;
 pub mod config;
 pub mod device;
+pub mod device_list;
 pub mod diag;
 pub mod error;
 pub mod files;

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
+use dsview_launch::device_list::{DeviceStream, RawDevice};
 use dsview_launch::{api, config, known_hosts::KnownHosts, profile, tls::Pin};
 
 /// JSON-ish text: fragments of a device list shuffled with arbitrary strings.
@@ -77,6 +78,52 @@ proptest! {
     #[test]
     fn known_hosts_never_panic(text in any::<String>()) {
         let _ = KnownHosts::parse(&text, Path::new("known_hosts"));
+    }
+
+    #[test]
+    fn device_lists_decode_the_same_however_they_are_split(
+        body in jsonish(),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+    ) {
+        let collect = |pieces: &[&[u8]]| {
+            let mut names = Vec::new();
+            let mut stream = DeviceStream::new(1 << 20);
+            let mut each = |d: RawDevice<'_>| names.push(d.name.into_owned());
+            for piece in pieces {
+                if stream.feed(piece, &mut each).is_err() {
+                    return None;
+                }
+            }
+            stream.finish().ok().map(|n| (n, names))
+        };
+        let bytes = body.as_bytes();
+        let mut points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
+        points.sort_unstable();
+        let mut pieces = Vec::new();
+        let mut last = 0;
+        for p in points {
+            pieces.push(&bytes[last..p]);
+            last = p;
+        }
+        pieces.push(&bytes[last..]);
+        prop_assert_eq!(collect(&[bytes]), collect(&pieces));
+    }
+
+    #[test]
+    fn valid_lists_decode_like_serde_json(names in prop::collection::vec(any::<String>(), 0..8)) {
+        let devices: Vec<serde_json::Value> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| serde_json::json!({
+                "id": i.to_string(), "device_name": n, "device_type_programmatic_name": "ACS",
+                "extra": {"nested": [n, {"x": "]}"}]}
+            }))
+            .collect();
+        let body = serde_json::json!({"meta": {"n": names}, "devices": devices, "z": null}).to_string();
+        let mut got = Vec::new();
+        let n = api::decode_device_list(body.as_bytes(), |d| got.push(d.name.into_owned()));
+        prop_assert_eq!(n.ok(), Some(names.len()));
+        prop_assert_eq!(got, names);
     }
 
     #[test]
