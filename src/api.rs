@@ -385,7 +385,7 @@ impl Appliance {
         url: &Url,
         token: Option<&SecretString>,
         json: Option<&serde_json::Value>,
-        mut sink: Option<ChunkSink<'_, 's>>,
+        sink: Option<ChunkSink<'_, 's>>,
     ) -> Result<Answer, Failure> {
         let started = Instant::now();
         let path = url.path();
@@ -427,7 +427,7 @@ impl Appliance {
             .and_then(|v| v.to_str().ok())
             .map(|s| crate::sanitize::terminal_safe(s).into_owned());
         // A 200 answer goes to the sink as it arrives; anything else is buffered for messages.
-        let mut sink = sink.as_deref_mut().filter(|_| status == StatusCode::OK);
+        let mut sink = sink.filter(|_| status == StatusCode::OK);
         let mut body = Vec::new();
         if sink.is_none() {
             body.reserve(resp.content_length().unwrap_or(0) as usize);
