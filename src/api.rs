@@ -530,7 +530,8 @@ impl Appliance {
     }
 
     /// `GET /api/v1/devices[?filter=device_type_programmatic_name <TYPE>]` for several types
-    /// over the one connection, handing each body to `each` (`None` lists every device). Over
+    /// over the one connection, handing each device to `each` (`None` lists every device). With
+    /// `wanted`, devices that cannot be that name or id may be skipped undecoded. Over
     /// HTTP/2 the queries run concurrently; over HTTP/1.1 they run one after the other, because
     /// running them at once would need a second connection, whose handshake costs more round
     /// trips than the request it would overlap. Each body is dropped once `each` has seen it, so
@@ -539,6 +540,7 @@ impl Appliance {
         &self,
         session: &Session,
         device_types: &[Option<&str>],
+        wanted: Option<&str>,
         each: &mut dyn FnMut(RawDevice<'_>),
     ) -> Result<()> {
         let url = |t: &Option<&str>| {
@@ -558,12 +560,14 @@ impl Appliance {
                 device_list_status(status, &bytes).map(|()| bytes)
             });
             for body in futures_util::future::try_join_all(calls).await? {
-                crate::device_list::decode(&body, &mut *each)?;
+                let mut stream = DeviceStream::new(body.len()).wanting(wanted);
+                stream.feed(&body, &mut *each)?;
+                stream.finish()?;
             }
             return Ok(());
         }
         for t in device_types {
-            let mut stream = DeviceStream::new(self.max_body);
+            let mut stream = DeviceStream::new(self.max_body).wanting(wanted);
             let mut sink = |chunk: &[u8]| stream.feed(chunk, &mut *each);
             let (status, _, bytes) = self
                 .call_with_version(

@@ -279,8 +279,11 @@ pub(crate) async fn find(
             }
         }
     };
-    conn.call(async |a, s| a.device_lists(s, &types, &mut each).await)
-        .await?;
+    conn.call(async |a, s| {
+        a.device_lists(s, &types, (!suggest).then_some(query), &mut each)
+            .await
+    })
+    .await?;
     found.suggestions = suggester.into_names();
     Ok(found)
 }
@@ -459,7 +462,7 @@ pub(crate) async fn collect_devices(
             devices.push(raw.to_device());
         }
     };
-    conn.call(async |a, s| a.device_lists(s, &types, &mut each).await)
+    conn.call(async |a, s| a.device_lists(s, &types, None, &mut each).await)
         .await?;
     Ok(devices)
 }
@@ -795,7 +798,7 @@ async fn check(config: &Config, t: &CheckTask, known: Option<[u8; 32]>) -> Resul
         async {
             let mut n = 0usize;
             let mut count = |_: api::RawDevice<'_>| n += 1;
-            conn.call(async |a, s| a.device_lists(s, &[None], &mut count).await)
+            conn.call(async |a, s| a.device_lists(s, &[None], None, &mut count).await)
                 .await?;
             Ok(n)
         },

@@ -106,6 +106,11 @@ pub struct DeviceStream {
     paging_hint: Option<String>,
     /// Whether a scalar value is being skipped (it ends at `,` or `}` at depth 0).
     skipping_scalar: bool,
+    /// Text every wanted device's JSON must contain, when only one name or id is wanted.
+    needle: Option<memchr::memmem::Finder<'static>>,
+    /// Whether the current device object has an escape sequence (then the needle proves
+    /// nothing: the name may be written with `\u` escapes).
+    element_escaped: bool,
 }
 
 /// Keys that suggest the list is paginated.
@@ -139,11 +144,30 @@ impl DeviceStream {
             count: 0,
             paging_hint: None,
             skipping_scalar: false,
+            needle: None,
+            element_escaped: false,
         }
+    }
+
+    /// Only devices whose name or id could be `wanted` matter: others may be skipped without
+    /// decoding them (they are still counted).
+    pub fn wanting(mut self, wanted: Option<&str>) -> DeviceStream {
+        self.needle = wanted
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(|w| memchr::memmem::Finder::new(w.as_bytes()).into_owned());
+        self
     }
 
     /// Decode one complete device object.
     fn emit(&mut self, bytes: &[u8], each: &mut dyn FnMut(RawDevice<'_>)) -> Result<()> {
+        if let Some(needle) = &self.needle
+            && !self.element_escaped
+            && needle.find(bytes).is_none()
+        {
+            self.count += 1;
+            return Ok(());
+        }
         let text: Cow<'_, str> = match std::str::from_utf8(bytes) {
             Ok(s) => Cow::Borrowed(s),
             // Firmware has been seen to send invalid UTF-8 in names: replace, do not fail.
@@ -172,6 +196,7 @@ impl DeviceStream {
                     self.escaped = false;
                 } else if b == b'\\' {
                     self.escaped = true;
+                    self.element_escaped = true;
                 } else if b == b'"' {
                     self.in_string = false;
                     if self.in_key {
@@ -282,6 +307,7 @@ impl DeviceStream {
                         self.depth = 1;
                         element_start = Some(i);
                         self.carry.clear();
+                        self.element_escaped = false;
                     }
                     b',' => {}
                     b']' => self.place = Place::AfterValue,
@@ -423,6 +449,28 @@ mod tests {
             assert_eq!(err.exit_code(), 7, "{body}");
             split_everywhere(body);
         }
+    }
+
+    #[test]
+    fn a_wanted_name_skips_only_devices_that_cannot_match() {
+        let body = r#"{"devices":[
+            {"id":"1","device_name":"rack-a-01","device_type_programmatic_name":"ADX-IP-IQ"},
+            {"id":"2","device_name":"serveur-\u00e9t\u00e9-03","device_type_programmatic_name":"ADX-IP-IQ"},
+            {"id":"3","device_name":"other","device_type_programmatic_name":"ADX-IP-IQ"},
+            {"id":"rack-a-01-id","device_name":"x","device_type_programmatic_name":"ADX-IP-IQ"}
+        ]}"#;
+        let wanted = |w: &str| {
+            let mut seen = Vec::new();
+            let mut s = DeviceStream::new(1 << 20).wanting(Some(w));
+            s.feed(body.as_bytes(), &mut |d| seen.push(d.id.into_owned()))
+                .expect("feeds");
+            assert_eq!(s.finish().expect("finishes"), 4, "all counted");
+            seen
+        };
+        // Escaped objects are always decoded: the needle cannot see through escapes.
+        assert_eq!(wanted(" rack-a-01 "), ["1", "2", "rack-a-01-id"]);
+        assert_eq!(wanted("serveur-été-03"), ["2"]);
+        assert_eq!(wanted("3"), ["2", "3"]);
     }
 
     #[test]
