@@ -190,6 +190,19 @@ impl DeviceStream {
         let mut element_start: Option<usize> = None;
         let mut i = 0;
         while i < chunk.len() {
+            // Most bytes lie inside strings or between a device's braces: jump to the next byte
+            // that matters there.
+            if self.in_string && !self.escaped && !self.in_key {
+                match memchr::memchr2(b'"', b'\\', &chunk[i..]) {
+                    Some(k) => i += k,
+                    None => break,
+                }
+            } else if !self.in_string && self.place == Place::Element {
+                match memchr::memchr3(b'"', b'{', b'}', &chunk[i..]) {
+                    Some(k) => i += k,
+                    None => break,
+                }
+            }
             let b = chunk[i];
             if self.in_string {
                 if self.escaped {
@@ -313,10 +326,12 @@ impl DeviceStream {
                     b']' => self.place = Place::AfterValue,
                     _ => return Err(bad(format!("device #{} is not an object", self.count + 1))),
                 },
+                // Only braces decide where a device object ends (brackets inside it balance
+                // or serde_json rejects the object).
                 Place::Element => match b {
-                    b'{' | b'[' => self.depth += 1,
+                    b'{' => self.depth += 1,
                     b'"' => self.in_string = true,
-                    b'}' | b']' => {
+                    b'}' => {
                         self.depth -= 1;
                         if self.depth == 0 {
                             self.place = Place::Array;
