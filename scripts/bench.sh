@@ -10,7 +10,8 @@
 # What it does:
 #   1. installs what is missing: hyperfine, curl and time (/usr/bin/time) with apt-get (as root
 #      or through sudo), and Python `requests` in a venv under target/bench-venv;
-#   2. cargo build --release --locked, and reports the size of target/release/dsview-launch;
+#   2. cargo build --release --locked, and reports the size of target/release/dsview-launch
+#      (the simulator is built apart, at opt-level 3, so that it does not slow the baselines);
 #   3. for each inventory, against a fresh `dsview-sim --port 0 --quiet` per timed command
 #      (127.0.0.1 only), times with hyperfine (-N, 3 warm-up runs):
 #        - the cold launch: dsview-launch --host 127.0.0.1:PORT -u admin --ca-cert CERT
@@ -79,7 +80,9 @@ TARGET="${CARGO_TARGET_DIR:-target}"
 OUT="$TARGET/bench"
 VENV="$TARGET/bench-venv"
 LAUNCH="$TARGET/release/dsview-launch"
-SIM="$TARGET/release/dsview-sim"
+# The simulator is built at opt-level 3 in its own target dir: the release profile optimises
+# the launcher for size, and a slower simulator would slow the curl baseline too.
+SIM="$TARGET/bench-sim/release/dsview-sim"
 CURL_HELPER="$ROOT/bench/curl_lower_bound.sh"
 
 TMP=""
@@ -169,6 +172,8 @@ echo "$("$HYPERFINE" --version); $(curl_version); $("$VENV/bin/python" --version
 # --- 2. build -----------------------------------------------------------------------------
 say "cargo build --release --locked"
 cargo build --release --locked
+cargo build --release --locked --bin dsview-sim --config 'profile.release.opt-level=3' \
+    --target-dir "$TARGET/bench-sim"
 BINARY_BYTES=$(stat -c %s "$LAUNCH")
 printf 'target/release/dsview-launch: %s bytes (%s)\n' "$BINARY_BYTES" \
     "$(awk -v b="$BINARY_BYTES" 'BEGIN { printf "%.2f MiB", b / 1048576 }')"
