@@ -74,8 +74,20 @@ impl Sim {
 
     /// GET a URL of this simulator (trusting its certificate), as a browser would.
     pub fn fetch(&self, url: &str) -> (u16, String) {
+        self.request(reqwest::Method::GET, url, None)
+    }
+
+    /// End a session on the simulator, as an administrator or a time-out would.
+    pub fn end_session(&self, id: &str, token: &str) {
+        let url = format!("https://{}/api/v1/userSessions/{id}", self.host());
+        let (status, body) = self.request(reqwest::Method::DELETE, &url, Some(token));
+        assert_eq!(status, 204, "{body}");
+    }
+
+    fn request(&self, method: reqwest::Method, url: &str, token: Option<&str>) -> (u16, String) {
         let cert = self.cert.clone();
         let url = url.to_owned();
+        let token = token.map(str::to_owned);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -95,7 +107,11 @@ impl Sim {
                 .timeout(Duration::from_secs(10))
                 .build()
                 .expect("client");
-            let resp = client.get(&url).send().await.expect("fetch");
+            let mut req = client.request(method, &url);
+            if let Some(token) = token {
+                req = req.bearer_auth(token);
+            }
+            let resp = req.send().await.expect("request");
             let status = resp.status().as_u16();
             (status, resp.text().await.expect("body"))
         })

@@ -78,9 +78,12 @@ fn a_rejected_cached_session_logs_in_again_once() {
         .expect("entry")
         .path();
     let text = std::fs::read_to_string(&path).expect("read");
-    let mut v: serde_json::Value = serde_json::from_str(&text).expect("json");
-    v["token"] = "simjwt.revoked".into();
-    std::fs::write(&path, v.to_string()).expect("write");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    // The appliance ends the session behind the tool's back (a time-out, an administrator).
+    sim.end_session(
+        v["session_id"].as_str().expect("id"),
+        v["token"].as_str().expect("token"),
+    );
     let out = home
         .run(&sim)
         .args(["kvm", "rack-a-01", "-n"])
