@@ -12,8 +12,8 @@ use secrecy::ExposeSecret;
 use crate::api::{self, Appliance, Logout};
 use crate::browser;
 use crate::cli::{Cli, Command, ProfileCommand};
-use crate::config::{self, CheckTask, Config, DevicesTask, LaunchTask, Output, Task};
-use crate::device::{self, Device, Resolution, Suggester};
+use crate::config::{self, Config, DevicesTask, LaunchTask, Output, Task};
+use crate::device::Device;
 use crate::diag;
 use crate::error::{self, Error, Result, TlsProblem};
 use crate::known_hosts::KnownHosts;
@@ -23,7 +23,7 @@ use crate::progress;
 use crate::sanitize::{quote_name, terminal_safe};
 use crate::session::{Connection, Credentials};
 use crate::session_cache::SessionCache;
-use crate::viewer::{self, Viewer};
+use crate::viewer;
 
 /// A ticket older than this when the URL is about to be handed out is replaced: it lives 20 s
 /// and the browser still has to load.
@@ -114,20 +114,13 @@ async fn confirm(question: String) -> Result<bool> {
     ))
 }
 
-fn sha256(der: &[u8]) -> [u8; 32] {
-    let digest = ring::digest::digest(&ring::digest::SHA256, der);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
-}
-
 async fn execute(config: &Config, task: &Task) -> Result<()> {
     let mut known_hosts = KnownHosts::load(&KnownHosts::default_path()?)?;
     if let Task::Trust { yes } = task {
         return trust(config, &mut known_hosts, *yes).await;
     }
     if let Task::Check(t) = task {
-        return check(config, t, known_hosts.get(&config.host_key)).await;
+        return crate::check::check(config, t, known_hosts.get(&config.host_key)).await;
     }
     let mut creds = Credentials::new(config)?;
     let cache = if config.session_cache {
@@ -181,7 +174,7 @@ async fn execute(config: &Config, task: &Task) -> Result<()> {
                         presented: Some(cert),
                     });
                 }
-                known_hosts.set(&config.host_key, sha256(&cert))?;
+                known_hosts.set(&config.host_key, crate::tls::sha256(&cert))?;
                 diag::status(format!(
                     "Recorded the certificate of {} as trusted",
                     config.host_key
@@ -233,80 +226,10 @@ async fn run_task(conn: &mut Connection<'_>, config: &Config, task: &Task) -> Re
     }
 }
 
-/// Devices found for a launch query, split by whether they take the viewer.
-#[derive(Debug)]
-pub(crate) struct Found {
-    pub takers: Vec<Device>,
-    pub others: Vec<Device>,
-    pub suggestions: Vec<String>,
-}
-
-/// Query the device types and keep only the devices the query could name.
-/// With `suggest`, also keep the names closest to the query among the devices that take the
-/// viewer; scoring every name costs time, so a launch does it only once the name was not found.
-pub(crate) async fn find(
-    conn: &mut Connection<'_>,
-    query: &str,
-    viewer: Viewer,
-    device_types: &[&str],
-    suggest: bool,
-) -> Result<Found> {
-    let types: Vec<Option<&str>> = device_types.iter().copied().map(Some).collect();
-    let mut found = Found {
-        takers: Vec::new(),
-        others: Vec::new(),
-        suggestions: Vec::new(),
-    };
-    let mut suggester = Suggester::new(query, 5);
-    let mut each = |raw: api::RawDevice<'_>| {
-        let takes = viewer.takes(&raw.device_type, raw.path_types());
-        if takes && suggest {
-            suggester.offer(&raw.name);
-        }
-        if device::could_match(query, &raw.id, &raw.name) {
-            let d = raw.to_device();
-            let already = found
-                .takers
-                .iter()
-                .chain(&found.others)
-                .any(|o| o.id == d.id);
-            if !already {
-                if takes {
-                    found.takers.push(d);
-                } else {
-                    found.others.push(d);
-                }
-            }
-        }
-    };
-    conn.call(async |a, s| {
-        a.device_lists(s, &types, (!suggest).then_some(query), &mut each)
-            .await
-    })
-    .await?;
-    found.suggestions = suggester.into_names();
-    Ok(found)
-}
-
-/// Find the one device `query` names among those that take `viewer`.
-async fn resolve_device(conn: &mut Connection<'_>, query: &str, viewer: Viewer) -> Result<Device> {
-    let wanted = viewer::device_types_for(&[viewer]);
-    let found = find(conn, query, viewer, &wanted, false).await?;
-    match device::resolve(query, &found.takers) {
-        Resolution::Found(d) => Ok(d.clone()),
-        Resolution::Ambiguous(ds) => Err(Error::AmbiguousDevice {
-            query: quote_name(query),
-            viewer,
-            matches: ds.iter().map(|d| d.summary()).collect(),
-        }),
-        Resolution::NotFound => Err(not_taken(conn, query, viewer, found).await),
-    }
-}
-
 async fn launch(conn: &mut Connection<'_>, t: &LaunchTask) -> Result<()> {
     let device = progress::spin(
         format!("Looking up {}", quote_name(&t.device)),
-        resolve_device(conn, &t.device, t.viewer),
+        crate::lookup::resolve_device(conn, &t.device, t.viewer),
     )
     .await?;
     deliver(conn, &device, t).await
@@ -383,92 +306,9 @@ pub(crate) async fn deliver(
     }
 }
 
-/// The error for a device the viewer's types do not hold: it may exist with other viewers.
-pub(crate) async fn not_taken(
-    conn: &mut Connection<'_>,
-    query: &str,
-    viewer: Viewer,
-    found: Found,
-) -> Error {
-    let mut others = found.others;
-    let mut suggestions = found.suggestions;
-    if device::resolve(query, &others) == Resolution::NotFound {
-        // Look among every type a viewer takes, and gather close names on the way.
-        match find(
-            conn,
-            query,
-            viewer,
-            &viewer::device_types_for(&Viewer::ALL),
-            true,
-        )
-        .await
-        {
-            Ok(more) => {
-                others.extend(more.others);
-                others.sort_by(|a, b| a.id.cmp(&b.id));
-                others.dedup_by(|a, b| a.id == b.id);
-                suggestions = more.suggestions;
-            }
-            Err(e) => diag::verbose(
-                1,
-                format!("could not look for the device among other types: {e}"),
-            ),
-        }
-    }
-    match device::resolve(query, &others) {
-        Resolution::Found(d) => Error::WrongViewer {
-            name: d.name.clone(),
-            requested: viewer,
-            takes: d.viewers(),
-        },
-        Resolution::Ambiguous(ds) => Error::WrongViewer {
-            name: ds[0].name.clone(),
-            requested: viewer,
-            takes: ds[0].viewers(),
-        },
-        Resolution::NotFound => Error::DeviceNotFound {
-            query: quote_name(query),
-            viewer,
-            suggestions,
-        },
-    }
-}
-
-/// The devices a `devices` command asks for, from one appliance, in no particular order.
-pub(crate) async fn collect_devices(
-    conn: &mut Connection<'_>,
-    t: &DevicesTask,
-) -> Result<Vec<Device>> {
-    let types: Vec<Option<&str>> = match (&t.device_type, t.viewer) {
-        (Some(ty), _) => vec![Some(ty.as_str())],
-        (None, Some(v)) => viewer::device_types_for(&[v])
-            .into_iter()
-            .map(Some)
-            .collect(),
-        (None, None) => vec![None],
-    };
-    let mut devices: Vec<Device> = Vec::new();
-    let mut each = |raw: api::RawDevice<'_>| {
-        let keep = t
-            .viewer
-            .is_none_or(|v| v.takes(&raw.device_type, raw.path_types()))
-            && t.device_type
-                .as_deref()
-                .is_none_or(|ty| raw.device_type == ty)
-            && t.name
-                .as_deref()
-                .is_none_or(|p| device::name_matches(p, &raw.name));
-        if keep {
-            devices.push(raw.to_device());
-        }
-    };
-    conn.call(async |a, s| a.device_lists(s, &types, None, &mut each).await)
-        .await?;
-    Ok(devices)
-}
-
 async fn list(conn: &mut Connection<'_>, t: &DevicesTask) -> Result<()> {
-    let mut devices = progress::spin("Listing devices", collect_devices(conn, t)).await?;
+    let mut devices =
+        progress::spin("Listing devices", crate::lookup::collect_devices(conn, t)).await?;
     devices.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
     devices.dedup_by(|a, b| a.id == b.id);
     let rows: Vec<output::Listed> = devices
@@ -485,7 +325,7 @@ async fn list(conn: &mut Connection<'_>, t: &DevicesTask) -> Result<()> {
 async fn trust(config: &Config, known_hosts: &mut KnownHosts, yes: bool) -> Result<()> {
     let observer = Appliance::observer(config)?;
     let cert = observer.fetch_certificate().await?;
-    let digest = sha256(&cert);
+    let digest = crate::tls::sha256(&cert);
     diag::stderr_write(&format!(
         "Certificate of {}:\n{}\n",
         config.host_key,
@@ -714,151 +554,5 @@ fn profile_command(cli: &Cli, cmd: &ProfileCommand, path: &Path, file: &FileConf
             ));
             Ok(())
         }
-    }
-}
-
-/// One step of `check` and how it went.
-#[derive(Debug, serde::Serialize)]
-pub struct CheckStep {
-    pub step: &'static str,
-    pub status: &'static str,
-    pub ms: u64,
-    pub detail: String,
-}
-
-/// Record one step: run it unless an earlier step failed.
-async fn check_step<T>(
-    steps: &mut Vec<CheckStep>,
-    failure: &mut Option<Error>,
-    name: &'static str,
-    work: impl std::future::Future<Output = Result<T>>,
-    describe: impl FnOnce(&T) -> String,
-) -> Option<T> {
-    if failure.is_some() {
-        steps.push(CheckStep {
-            step: name,
-            status: "skipped",
-            ms: 0,
-            detail: String::new(),
-        });
-        return None;
-    }
-    let started = std::time::Instant::now();
-    let outcome = work.await;
-    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    match outcome {
-        Ok(value) => {
-            steps.push(CheckStep {
-                step: name,
-                status: "ok",
-                ms,
-                detail: describe(&value),
-            });
-            Some(value)
-        }
-        Err(e) => {
-            steps.push(CheckStep {
-                step: name,
-                status: "failed",
-                ms,
-                detail: terminal_safe(&e.to_string()).into_owned(),
-            });
-            *failure = Some(e);
-            None
-        }
-    }
-}
-
-/// `check`: every step of a launch but the launch, on a fresh session that it ends.
-async fn check(config: &Config, t: &CheckTask, known: Option<[u8; 32]>) -> Result<()> {
-    if config.password == config::PasswordSource::Prompt {
-        // A smoke check never prompts.
-        return Err(Error::NoPassword);
-    }
-    let mut creds = Credentials::new(config)?;
-    creds.password()?;
-    let appliance = Appliance::new(config, known)?;
-    let mut conn = Connection::new(appliance, &mut creds, None, &config.host_key);
-    let mut steps = Vec::new();
-    let mut failure = None;
-    let user = config.user.clone().unwrap_or_default();
-    let logged_in = check_step(
-        &mut steps,
-        &mut failure,
-        "login",
-        async { conn.login().await.map(|_| ()) },
-        |()| format!("{} on {}", terminal_safe(&user), config.host_label),
-    )
-    .await
-    .is_some();
-    check_step(
-        &mut steps,
-        &mut failure,
-        "devices",
-        async {
-            let mut n = 0usize;
-            let mut count = |_: api::RawDevice<'_>| n += 1;
-            conn.call(async |a, s| a.device_lists(s, &[None], None, &mut count).await)
-                .await?;
-            Ok(n)
-        },
-        |n| format!("{n} devices"),
-    )
-    .await;
-    if let Some((query, viewer)) = &t.target {
-        check_step(
-            &mut steps,
-            &mut failure,
-            "resolve",
-            resolve_device(&mut conn, query, *viewer),
-            |d| {
-                format!(
-                    "{} takes the {viewer} viewer ({}, {})",
-                    quote_name(&d.name),
-                    terminal_safe(&d.device_type),
-                    terminal_safe(&d.id)
-                )
-            },
-        )
-        .await;
-    }
-    check_step(
-        &mut steps,
-        &mut failure,
-        "ticket",
-        conn.call(async |a, s| a.create_ticket(s).await),
-        |_| format!("created, valid for {} s", api::TICKET_LIFETIME.as_secs()),
-    )
-    .await;
-    // The session this check opened is ended whatever happened after the login.
-    if logged_in {
-        let started = std::time::Instant::now();
-        let detail = match conn.end_current().await {
-            Some(Logout::Ended) => "session ended",
-            Some(Logout::NotSupported) => {
-                "the appliance could not end the session (it will time out)"
-            }
-            None => "no session to end",
-        };
-        steps.push(CheckStep {
-            step: "logout",
-            status: "ok",
-            ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            detail: detail.to_owned(),
-        });
-    }
-    let text = if t.json {
-        output::check_json(
-            &config.host_label,
-            &steps,
-            failure.as_ref().map(Error::exit_code),
-        )
-    } else {
-        output::check_lines(&steps)
-    };
-    output::write_stdout(&text)?;
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(()),
     }
 }

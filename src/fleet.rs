@@ -16,13 +16,14 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{Appliance, Session};
-use crate::app::{self, Found};
+use crate::app;
 use crate::config::{Config, DevicesTask, LaunchTask, PasswordSource};
 use crate::device::{self, Device, Resolution};
 use crate::diag;
 use crate::error::{Error, Result};
 use crate::files;
 use crate::known_hosts::KnownHosts;
+use crate::lookup::{self, Found};
 use crate::output::{self, Listed};
 use crate::progress;
 use crate::sanitize::{quote_name, terminal_safe};
@@ -118,7 +119,7 @@ async fn ask_all(
                 let appliance = Appliance::new(&member.config, known)?;
                 let mut conn =
                     Connection::new(appliance, &mut creds, cache, &member.config.host_key);
-                let found = app::find(&mut conn, query, viewer, types, true).await?;
+                let found = lookup::find(&mut conn, query, viewer, types, true).await?;
                 let session = conn.take_session();
                 Ok::<_, Error>((conn.into_appliance(), session, found))
             };
@@ -388,7 +389,7 @@ pub async fn devices(fleet: Fleet, t: &DevicesTask) -> Result<()> {
                     let appliance = Appliance::new(&member.config, known)?;
                     let mut conn =
                         Connection::new(appliance, &mut creds, cache, &member.config.host_key);
-                    let devices = app::collect_devices(&mut conn, t).await;
+                    let devices = lookup::collect_devices(&mut conn, t).await;
                     conn.finish_uncached().await;
                     let rows: Vec<Listed> = devices?
                         .into_iter()

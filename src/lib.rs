@@ -7,6 +7,7 @@
 //! - [`files`]: where files live (XDG), written 0600/0700 and atomically.
 //! - [`session`], [`session_cache`]: the appliance session, reused across runs.
 //! - [`known_hosts`], [`cert`]: trusted certificate fingerprints, certificate details.
+//! - [`lookup`]: finding the device a name names on one appliance. [`check`]: the CI smoke check.
 //! - [`fleet`]: lookups and listings across a group of appliances.
 //! - [`app`]: the flow of each command, and the exit code.
 //! - [`api`]: the appliance REST API; the only module that does network I/O.
@@ -29,6 +30,7 @@ pub mod api;
 pub mod app;
 pub mod browser;
 pub mod cert;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod device;
@@ -38,6 +40,7 @@ pub mod error;
 pub mod files;
 pub mod fleet;
 pub mod known_hosts;
+pub mod lookup;
 pub mod output;
 pub mod password;
 pub mod profile;

@@ -181,7 +181,7 @@ fn table(head: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// `check` as one line per step: status, step, duration, detail.
-pub fn check_lines(steps: &[crate::app::CheckStep]) -> String {
+pub fn check_lines(steps: &[crate::check::CheckStep]) -> String {
     use crate::diag::{ERROR, GOOD, paint_stdout};
     let mut out = String::new();
     for s in steps {
@@ -203,7 +203,7 @@ pub fn check_lines(steps: &[crate::app::CheckStep]) -> String {
 }
 
 /// `check --json`: the same facts as one object.
-pub fn check_json(host: &str, steps: &[crate::app::CheckStep], exit_code: Option<u8>) -> String {
+pub fn check_json(host: &str, steps: &[crate::check::CheckStep], exit_code: Option<u8>) -> String {
     let value = serde_json::json!({
         "host": host,
         "ok": exit_code.is_none(),

@@ -44,11 +44,8 @@ impl SessionCache {
 
     fn path(&self, host: &str, user: &str) -> PathBuf {
         let key = format!("{host}\n{user}");
-        let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
-        let name: String = digest.as_ref()[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest = crate::tls::sha256(key.as_bytes());
+        let name: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
         self.dir.join(format!("{name}.json"))
     }
 

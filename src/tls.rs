@@ -31,7 +31,8 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 use crate::config::TrustOptions;
 use crate::error::{Error, Result, TlsProblem};
 
-fn sha256(data: &[u8]) -> [u8; 32] {
+/// SHA-256 of some bytes (a DER certificate, a public key).
+pub fn sha256(data: &[u8]) -> [u8; 32] {
     let digest = ring::digest::digest(&ring::digest::SHA256, data);
     let mut out = [0u8; 32];
     out.copy_from_slice(digest.as_ref());
