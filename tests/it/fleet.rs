@@ -12,7 +12,7 @@ fn fleet_home(sims: &[&Sim], extra: &str) -> Home {
         text.push_str(&format!(
             "[profiles.a{i}]\nhost = \"{}\"\nuser = \"admin\"\nca_cert = \"{}\"\n\n",
             sim.host(),
-            sim.cert.display()
+            sim.cert.display().to_string().replace('\\', "\\\\")
         ));
         names.push(format!("\"a{i}\""));
     }
