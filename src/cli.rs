@@ -84,8 +84,14 @@ pub struct GlobalArgs {
     #[arg(long, env = "DSVIEW_CONFIG", global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// The appliance: HOST, HOST:PORT or https://HOST[:PORT]
-    #[arg(long, env = "DSVIEW_HOST", global = true, value_name = "HOST[:PORT]")]
+    /// The appliance.
+    #[arg(
+        long,
+        env = "DSVIEW_HOST",
+        global = true,
+        value_name = "HOST[:PORT]",
+        help = "The appliance: HOST, HOST:PORT or https://HOST[:PORT]"
+    )]
     pub host: Option<String>,
 
     /// Login name on the appliance

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// How long a step runs before the spinner shows.
 const DELAY: Duration = Duration::from_millis(300);
 
-/// Run `work`, showing `message` with a spinner if it takes longer than [`DELAY`].
+/// Run `work`, showing `message` with a spinner if it takes longer than about 300 ms.
 pub async fn spin<T>(message: impl Into<String>, work: impl Future<Output = T>) -> T {
     if crate::diag::level() < 0 || !std::io::stderr().is_terminal() {
         return work.await;
