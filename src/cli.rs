@@ -34,6 +34,7 @@ Environment:
 #[derive(Debug, Parser)]
 #[command(
     name = "dsview-launch",
+    bin_name = "dsview-launch",
     version,
     propagate_version = true,
     max_term_width = 100,
