@@ -135,11 +135,11 @@ async fn execute(config: &Config, task: &Task) -> Result<()> {
         None
     };
     // Without a cached session a password is needed: with no source for one, fail now.
-    let has_cached = match &cache {
-        Some(c) => c.load(&config.host_key, creds.user())?.is_some(),
-        None => false,
+    let mut cached = match &cache {
+        Some(c) => c.load(&config.host_key, creds.user())?,
+        None => None,
     };
-    if !has_cached && !matches!(task, Task::Logout) {
+    if cached.is_none() && !matches!(task, Task::Logout) {
         creds.password()?;
     }
     let mut first_contact_done = false;
@@ -147,6 +147,9 @@ async fn execute(config: &Config, task: &Task) -> Result<()> {
         let known = known_hosts.get(&config.host_key);
         let appliance = Appliance::new(config, known)?;
         let mut conn = Connection::new(appliance, &mut creds, cache.as_ref(), &config.host_key);
+        if let Some(session) = cached.take() {
+            conn.set_session(session);
+        }
         let outcome = run_task(&mut conn, config, task).await;
         match outcome {
             Err(Error::Tls {
@@ -175,6 +178,8 @@ async fn execute(config: &Config, task: &Task) -> Result<()> {
                     });
                 }
                 known_hosts.set(&config.host_key, crate::tls::sha256(&cert))?;
+                // Nothing was sent: the cached session, if any, is still good for the retry.
+                cached = conn.take_session();
                 diag::status(format!(
                     "Recorded the certificate of {} as trusted",
                     config.host_key
@@ -195,7 +200,7 @@ async fn run_task(conn: &mut Connection<'_>, config: &Config, task: &Task) -> Re
             outcome
         }
         Task::Login => {
-            if let Some(old) = conn.cached()? {
+            if let Some(old) = conn.take_session() {
                 diag::verbose(1, "ending the previously cached session");
                 conn.end(&old).await;
             }
@@ -207,7 +212,7 @@ async fn run_task(conn: &mut Connection<'_>, config: &Config, task: &Task) -> Re
             Ok(())
         }
         Task::Logout => {
-            let Some(session) = conn.cached()? else {
+            let Some(session) = conn.take_session() else {
                 diag::status(format!("Not logged in to {}", config.host_label));
                 return Ok(());
             };

@@ -139,14 +139,6 @@ impl<'a> Connection<'a> {
         }
     }
 
-    /// A cached session from an earlier run, without contacting the appliance.
-    pub fn cached(&self) -> Result<Option<Session>> {
-        match self.cache {
-            Some(cache) => cache.load(&self.host_key, self.creds.user()),
-            None => Ok(None),
-        }
-    }
-
     /// End the session on the appliance and forget it. Failures are notes, not errors.
     pub async fn end(&mut self, session: &Session) -> Logout {
         let outcome = match self.appliance.logout(session).await {
