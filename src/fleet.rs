@@ -67,16 +67,19 @@ struct Failed {
 /// Credentials for every member that will need a password (no cached session), asking each
 /// source once: stdin and the environment serve everyone, a command runs once per command
 /// line, a prompt asks once per user.
-fn credentials(members: &[Member], cache: Option<&SessionCache>) -> Result<Vec<Credentials>> {
+fn credentials(
+    members: &[Member],
+    cache: Option<&SessionCache>,
+) -> Result<Vec<(Credentials, Option<Session>)>> {
     let mut shared: HashMap<String, SecretString> = HashMap::new();
     let mut out = Vec::with_capacity(members.len());
     for m in members {
         let mut creds = Credentials::new(&m.config)?;
         let cached = match cache {
-            Some(c) => c.load(&m.config.host_key, creds.user())?.is_some(),
-            None => false,
+            Some(c) => c.load(&m.config.host_key, creds.user())?,
+            None => None,
         };
-        if !cached {
+        if cached.is_none() {
             let key = match &m.config.password {
                 PasswordSource::Stdin => "stdin".to_owned(),
                 PasswordSource::Env => "env".to_owned(),
@@ -91,7 +94,7 @@ fn credentials(members: &[Member], cache: Option<&SessionCache>) -> Result<Vec<C
                 }
             }
         }
-        out.push(creds);
+        out.push((creds, cached));
     }
     Ok(out)
 }
@@ -111,43 +114,49 @@ async fn ask_all(
     types: &[&str],
 ) -> Result<(Vec<Reached>, Vec<Failed>)> {
     let creds = credentials(&members, cache)?;
-    let asks = members.into_iter().zip(creds).map(|(member, mut creds)| {
-        let known = known_hosts.get(&member.config.host_key);
-        async move {
-            let deadline = member.config.timeout;
-            let work = async {
-                let appliance = Appliance::new(&member.config, known)?;
-                let mut conn =
-                    Connection::new(appliance, &mut creds, cache, &member.config.host_key);
-                let found = lookup::find(&mut conn, query, viewer, types, true).await?;
-                let session = conn.take_session();
-                Ok::<_, Error>((conn.into_appliance(), session, found))
-            };
-            let outcome = match tokio::time::timeout(deadline, work).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(Error::Timeout {
-                    host: member.config.host_label.clone(),
-                    step: "the lookup",
-                    secs: deadline.as_secs(),
-                }),
-            };
-            match outcome {
-                Ok((appliance, session, found)) => Ok(Reached {
-                    name: member.name,
-                    config: member.config,
-                    appliance,
-                    session,
-                    creds,
-                    found,
-                }),
-                Err(error) => Err(Failed {
-                    host: member.config.host_label.clone(),
-                    name: member.name,
-                    error,
-                }),
+    let asks = members
+        .into_iter()
+        .zip(creds)
+        .map(|(member, (mut creds, cached))| {
+            let known = known_hosts.get(&member.config.host_key);
+            async move {
+                let deadline = member.config.timeout;
+                let work = async {
+                    let appliance = Appliance::new(&member.config, known)?;
+                    let mut conn =
+                        Connection::new(appliance, &mut creds, cache, &member.config.host_key);
+                    if let Some(session) = cached {
+                        conn.set_session(session);
+                    }
+                    let found = lookup::find(&mut conn, query, viewer, types, true).await?;
+                    let session = conn.take_session();
+                    Ok::<_, Error>((conn.into_appliance(), session, found))
+                };
+                let outcome = match tokio::time::timeout(deadline, work).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(Error::Timeout {
+                        host: member.config.host_label.clone(),
+                        step: "the lookup",
+                        secs: deadline.as_secs(),
+                    }),
+                };
+                match outcome {
+                    Ok((appliance, session, found)) => Ok(Reached {
+                        name: member.name,
+                        config: member.config,
+                        appliance,
+                        session,
+                        creds,
+                        found,
+                    }),
+                    Err(error) => Err(Failed {
+                        host: member.config.host_label.clone(),
+                        name: member.name,
+                        error,
+                    }),
+                }
             }
-        }
-    });
+        });
     let outcomes: Vec<std::result::Result<Reached, Failed>> = futures_util::stream::iter(asks)
         .buffer_unordered(jobs.max(1))
         .collect()
@@ -381,7 +390,7 @@ pub async fn devices(fleet: Fleet, t: &DevicesTask) -> Result<()> {
         .members
         .into_iter()
         .zip(creds)
-        .map(|(member, mut creds)| {
+        .map(|(member, (mut creds, cached))| {
             let known = known_hosts.get(&member.config.host_key);
             let cache = cache.as_ref();
             async move {
@@ -389,6 +398,9 @@ pub async fn devices(fleet: Fleet, t: &DevicesTask) -> Result<()> {
                     let appliance = Appliance::new(&member.config, known)?;
                     let mut conn =
                         Connection::new(appliance, &mut creds, cache, &member.config.host_key);
+                    if let Some(session) = cached {
+                        conn.set_session(session);
+                    }
                     let devices = lookup::collect_devices(&mut conn, t).await;
                     conn.finish_uncached().await;
                     let rows: Vec<Listed> = devices?
