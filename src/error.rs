@@ -103,6 +103,10 @@ pub enum Error {
     #[error("cannot reach {host}: {reason}")]
     Network { host: String, reason: String },
 
+    /// Some appliances of a fleet could not be asked, so the answer may be incomplete (exit 6).
+    #[error("{message}")]
+    FleetIncomplete { message: String },
+
     /// A request took longer than the timeout (exit 6).
     #[error("{host} did not answer {step} within {secs} s")]
     Timeout {
@@ -160,7 +164,7 @@ impl Error {
             | Error::SessionExpired { .. }
             | Error::PasswordRead(_) => 4,
             Error::Tls { .. } => 5,
-            Error::Network { .. } | Error::Timeout { .. } => 6,
+            Error::Network { .. } | Error::Timeout { .. } | Error::FleetIncomplete { .. } => 6,
             Error::UnexpectedResponse { .. } => 7,
             Error::Interrupted => 130,
         }
@@ -257,6 +261,11 @@ impl Error {
             Error::Network { .. } => Some(
                 "check the host name and port (--host/DSVIEW_HOST), that the appliance is up, \
                  and any proxy settings (HTTPS_PROXY, NO_PROXY)"
+                    .to_owned(),
+            ),
+            Error::FleetIncomplete { .. } => Some(
+                "the warnings above say why each appliance could not be asked; fix that (network, \
+                 `dsview-launch -p PROFILE trust`, credentials) or ask again once it is back"
                     .to_owned(),
             ),
             Error::Timeout { .. } => Some(

@@ -99,6 +99,40 @@ fn credentials(
     Ok(out)
 }
 
+/// A connection to one member, starting from its cached session when there is one.
+fn connect<'a>(
+    member: &Member,
+    known: Option<[u8; 32]>,
+    creds: &'a mut Credentials,
+    cache: Option<&'a SessionCache>,
+    cached: Option<Session>,
+) -> Result<Connection<'a>> {
+    let appliance = Appliance::new(&member.config, known)?;
+    let mut conn = Connection::new(appliance, creds, cache, &member.config.host_key);
+    if let Some(session) = cached {
+        conn.set_session(session);
+    }
+    Ok(conn)
+}
+
+/// Run one member's work within its timeout (the fleet waits for no appliance longer).
+async fn within<T>(
+    member: &Member,
+    step: &'static str,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let deadline = member.config.timeout;
+    tokio::time::timeout(deadline, work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                host: member.config.host_label.clone(),
+                step,
+                secs: deadline.as_secs(),
+            })
+        })
+}
+
 fn label(m: &Member) -> String {
     format!("{} ({})", terminal_safe(&m.name), m.config.host_label)
 }
@@ -120,27 +154,13 @@ async fn ask_all(
         .map(|(member, (mut creds, cached))| {
             let known = known_hosts.get(&member.config.host_key);
             async move {
-                let deadline = member.config.timeout;
                 let work = async {
-                    let appliance = Appliance::new(&member.config, known)?;
-                    let mut conn =
-                        Connection::new(appliance, &mut creds, cache, &member.config.host_key);
-                    if let Some(session) = cached {
-                        conn.set_session(session);
-                    }
+                    let mut conn = connect(&member, known, &mut creds, cache, cached)?;
                     let found = lookup::find(&mut conn, query, viewer, types, true).await?;
                     let session = conn.take_session();
-                    Ok::<_, Error>((conn.into_appliance(), session, found))
+                    Ok((conn.into_appliance(), session, found))
                 };
-                let outcome = match tokio::time::timeout(deadline, work).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => Err(Error::Timeout {
-                        host: member.config.host_label.clone(),
-                        step: "the lookup",
-                        secs: deadline.as_secs(),
-                    }),
-                };
-                match outcome {
+                match within(&member, "the lookup", work).await {
                     Ok((appliance, session, found)) => Ok(Reached {
                         name: member.name,
                         config: member.config,
@@ -188,12 +208,12 @@ fn partial(query: &str, asked: usize, failed: &[Failed]) -> Error {
         .iter()
         .map(|f| format!("{} ({})", terminal_safe(&f.name), f.host))
         .collect();
-    Error::Network {
-        host: names.join(", "),
-        reason: format!(
-            "{} was not found on the {asked} appliance(s) that answered, and {} could not be asked",
+    Error::FleetIncomplete {
+        message: format!(
+            "{} was not found on the {asked} appliance(s) that answered, and {} could not be asked: {}",
             quote_name(query),
-            failed.len()
+            failed.len(),
+            names.join(", ")
         ),
     }
 }
@@ -395,12 +415,7 @@ pub async fn devices(fleet: Fleet, t: &DevicesTask) -> Result<()> {
             let cache = cache.as_ref();
             async move {
                 let work = async {
-                    let appliance = Appliance::new(&member.config, known)?;
-                    let mut conn =
-                        Connection::new(appliance, &mut creds, cache, &member.config.host_key);
-                    if let Some(session) = cached {
-                        conn.set_session(session);
-                    }
+                    let mut conn = connect(&member, known, &mut creds, cache, cached)?;
                     let devices = lookup::collect_devices(&mut conn, t).await;
                     conn.finish_uncached().await;
                     let rows: Vec<Listed> = devices?
@@ -410,17 +425,11 @@ pub async fn devices(fleet: Fleet, t: &DevicesTask) -> Result<()> {
                             device,
                         })
                         .collect();
-                    Ok::<_, Error>(rows)
+                    Ok(rows)
                 };
-                let outcome = match tokio::time::timeout(member.config.timeout, work).await {
-                    Ok(o) => o,
-                    Err(_) => Err(Error::Timeout {
-                        host: member.config.host_label.clone(),
-                        step: "the device list",
-                        secs: member.config.timeout.as_secs(),
-                    }),
-                };
-                outcome.map_err(|e| (label(&member), e))
+                within(&member, "the device list", work)
+                    .await
+                    .map_err(|e| (label(&member), e))
             }
         });
     let outcomes: Vec<_> = progress::spin(
@@ -452,11 +461,11 @@ pub async fn devices(fleet: Fleet, t: &DevicesTask) -> Result<()> {
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(Error::Network {
-            host: failed.join(", "),
-            reason: format!(
-                "the listing is incomplete: {} appliance(s) could not be asked",
-                failed.len()
+        Err(Error::FleetIncomplete {
+            message: format!(
+                "the listing is incomplete: {} appliance(s) could not be asked: {}",
+                failed.len(),
+                failed.join(", ")
             ),
         })
     }

@@ -99,7 +99,9 @@ fn one_appliance_down_or_untrusted() {
         .args(["--all", "kvm", "nowhere-01", "-n"])
         .run()
         .code(6)
-        .stderr_has("could not be asked");
+        .stderr_has("could not be asked")
+        .stderr_has("nowhere-01 was not found on the 2 appliance(s) that answered")
+        .stderr_has("ask again once it is back");
     assert_eq!(
         untrusted.stat("logins"),
         0,
