@@ -427,41 +427,8 @@ async fn logout_all(cli: &Cli, file: &FileConfig) -> Result<()> {
         return Ok(());
     }
     for entry in cached {
-        let profile = file.profiles.values().find(|p| {
-            p.host
-                .as_deref()
-                .and_then(|h| config::parse_host(h).ok())
-                .is_some_and(|u| config::host_key(&u) == entry.host)
-        });
         let outcome = async {
-            let base = config::parse_host(&entry.host)?;
-            let config = Config {
-                host_label: config::host_label(&base),
-                host_key: entry.host.clone(),
-                base,
-                user: Some(entry.user.clone()),
-                password: config::PasswordSource::Prompt,
-                trust: config::TrustOptions {
-                    ca_cert: cli
-                        .global
-                        .ca_cert
-                        .clone()
-                        .or_else(|| profile.and_then(|p| p.ca_cert.clone())),
-                    insecure: cli.global.insecure,
-                    fingerprint: profile
-                        .and_then(|p| p.fingerprint.as_deref())
-                        .map(crate::tls::Pin::parse)
-                        .transpose()?,
-                },
-                timeout: cli
-                    .global
-                    .timeout
-                    .or(profile.and_then(|p| p.timeout))
-                    .map_or(config::DEFAULT_TIMEOUT, std::time::Duration::from_secs),
-                session_cache: true,
-                profile: None,
-                max_body_mib: cli.global.max_body,
-            };
+            let config = config::for_cached_session(cli, file, &entry.host, &entry.user)?;
             let appliance = Appliance::new(&config, known_hosts.get(&entry.host))?;
             appliance.logout(&entry.session).await
         }

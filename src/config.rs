@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::cli::{Cli, Command, DevicesArgs, LaunchArgs};
+use crate::cli::{Cli, Command, DevicesArgs, GlobalArgs, LaunchArgs};
 use crate::error::{Error, Result};
 use crate::profile::{FileConfig, Profile};
 use crate::tls::Pin;
@@ -353,6 +353,24 @@ fn build_for(
     } else {
         PasswordSource::Prompt
     };
+    let (trust, timeout) = trust_and_timeout(g, profile)?;
+    let config = Config {
+        host_label: host_label(&base),
+        host_key: host_key(&base),
+        base,
+        user,
+        password,
+        trust,
+        timeout,
+        session_cache: !g.no_session_cache && profile.session_cache.unwrap_or(true),
+        profile: selected.map(|(name, _)| name.to_owned()),
+        max_body_mib: g.max_body,
+    };
+    Ok((config, task))
+}
+
+/// How to trust and how long to wait for an appliance: options over the profile.
+fn trust_and_timeout(g: &GlobalArgs, profile: &Profile) -> Result<(TrustOptions, Duration)> {
     let fingerprint = g
         .fingerprint
         .as_deref()
@@ -387,23 +405,47 @@ fn build_for(
             "fix `timeout` in the profile",
         ));
     }
-    let config = Config {
-        host_label: host_label(&base),
-        host_key: host_key(&base),
-        base,
-        user,
-        password,
-        trust: TrustOptions {
-            ca_cert,
-            insecure: g.insecure,
-            fingerprint,
-        },
-        timeout,
-        session_cache: !g.no_session_cache && profile.session_cache.unwrap_or(true),
-        profile: selected.map(|(name, _)| name.to_owned()),
-        max_body_mib: g.max_body,
+    let trust = TrustOptions {
+        ca_cert,
+        insecure: g.insecure,
+        fingerprint,
     };
-    Ok((config, task))
+    Ok((trust, timeout))
+}
+
+/// The configuration to end a cached session of `user` on `host_key` (`logout --all`): trusted
+/// and timed as the options, else the profile naming that appliance, say.
+pub fn for_cached_session(
+    cli: &Cli,
+    file: &FileConfig,
+    host_key_of_session: &str,
+    user: &str,
+) -> Result<Config> {
+    let base = parse_host(host_key_of_session)?;
+    let empty = Profile::default();
+    let profile = file
+        .profiles
+        .values()
+        .find(|p| {
+            p.host
+                .as_deref()
+                .and_then(|h| parse_host(h).ok())
+                .is_some_and(|u| host_key(&u) == host_key_of_session)
+        })
+        .unwrap_or(&empty);
+    let (trust, timeout) = trust_and_timeout(&cli.global, profile)?;
+    Ok(Config {
+        host_label: host_label(&base),
+        host_key: host_key_of_session.to_owned(),
+        base,
+        user: Some(user.to_owned()),
+        password: PasswordSource::Prompt,
+        trust,
+        timeout,
+        session_cache: true,
+        profile: None,
+        max_body_mib: cli.global.max_body,
+    })
 }
 
 fn launch_task(
