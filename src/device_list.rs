@@ -85,6 +85,21 @@ enum Place {
     End,
 }
 
+/// Word-at-a-time byte search (SWAR): in the result, the high bit of each byte of `word` that
+/// equals `byte` is set, and nothing else (exact: no false positives from borrows).
+fn bytes_equal(word: u64, byte: u8) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = word ^ (u64::from(byte) * 0x0101_0101_0101_0101);
+    !(((x & LOW7) + LOW7) | x) & !LOW7
+}
+
+/// For each byte's high bit: the parity of the marked bytes up to and including it.
+fn prefix_parity(marks: u64) -> u64 {
+    let mut p = marks ^ (marks << 8);
+    p ^= p << 16;
+    p ^ (p << 32)
+}
+
 /// Splits a device list into device objects as its bytes arrive.
 #[derive(Debug)]
 pub struct DeviceStream {
@@ -161,9 +176,11 @@ impl DeviceStream {
 
     /// Decode one complete device object.
     fn emit(&mut self, bytes: &[u8], each: &mut dyn FnMut(RawDevice<'_>)) -> Result<()> {
+        // An object with an escape sequence is always decoded: the name may be written with
+        // `\u` escapes, which the needle cannot see through.
         if let Some(needle) = &self.needle
-            && !self.element_escaped
             && needle.find(bytes).is_none()
+            && memchr::memchr(b'\\', bytes).is_none()
         {
             self.count += 1;
             return Ok(());
@@ -184,21 +201,116 @@ impl DeviceStream {
         Ok(())
     }
 
+    /// Scans a device object from `i` to the brace that closes it: that brace's index, or
+    /// `None` when the chunk ends first (the state carries over to the next chunk). Only braces
+    /// decide where the object ends: brackets inside it balance, or serde_json rejects it.
+    ///
+    /// Eight bytes at a time: whether each byte lies in a string follows from the parity of
+    /// the quotes before it, so only braces outside strings are looked at one by one. A word
+    /// with a backslash (rare in device lists) is scanned byte by byte up to the escaped byte.
+    fn scan_element(&mut self, chunk: &[u8], mut i: usize) -> Option<usize> {
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let mut depth = self.depth;
+        let mut in_string = self.in_string;
+        let mut escaped = self.escaped;
+        // Bytes up to this index are scanned one by one.
+        let mut slow_until = 0;
+        let end = loop {
+            if i >= slow_until
+                && !escaped
+                && let Some(bytes) = chunk.get(i..i + 8)
+            {
+                let mut eight = [0u8; 8];
+                eight.copy_from_slice(bytes);
+                let word = u64::from_le_bytes(eight);
+                let backslashes = bytes_equal(word, b'\\');
+                if backslashes != 0 {
+                    slow_until = i + (backslashes.trailing_zeros() as usize) / 8 + 2;
+                    continue;
+                }
+                let mut inside = prefix_parity(bytes_equal(word, b'"'));
+                if in_string {
+                    inside ^= HIGH;
+                }
+                let opens = bytes_equal(word, b'{') & !inside;
+                let mut braces = (opens | bytes_equal(word, b'}')) & !inside;
+                while braces != 0 {
+                    let bit = braces.trailing_zeros();
+                    if opens & (1 << bit) != 0 {
+                        depth += 1;
+                    } else {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    braces &= braces - 1;
+                }
+                if depth == 0 {
+                    break Some(i + (braces.trailing_zeros() as usize) / 8);
+                }
+                in_string = inside & (1 << 63) != 0;
+                i += 8;
+                continue;
+            }
+            let Some(&b) = chunk.get(i) else {
+                break None;
+            };
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                }
+            } else if b == b'"' {
+                in_string = true;
+            } else if b == b'{' {
+                depth += 1;
+            } else if b == b'}' {
+                depth -= 1;
+                if depth == 0 {
+                    break Some(i);
+                }
+            }
+            i += 1;
+        };
+        self.depth = depth;
+        // The closing brace lies outside any string.
+        self.in_string = in_string && end.is_none();
+        self.escaped = escaped;
+        end
+    }
+
     /// Scan one chunk, handing every device object that completes in it to `each`.
     pub fn feed(&mut self, chunk: &[u8], each: &mut dyn FnMut(RawDevice<'_>)) -> Result<()> {
         // Start of the device object within this chunk, when it started here.
         let mut element_start: Option<usize> = None;
         let mut i = 0;
         while i < chunk.len() {
-            // Most bytes lie inside strings or between a device's braces: jump to the next byte
-            // that matters there.
+            // Most bytes lie inside device objects: a tight loop finds where one ends.
+            if self.place == Place::Element {
+                let Some(end) = self.scan_element(chunk, i) else {
+                    break;
+                };
+                self.place = Place::Array;
+                match element_start.take() {
+                    Some(start) if self.carry.is_empty() => self.emit(&chunk[start..=end], each)?,
+                    _ => {
+                        let mut whole = std::mem::take(&mut self.carry);
+                        whole.extend_from_slice(&chunk[..=end]);
+                        self.emit(&whole, each)?;
+                        whole.clear();
+                        self.carry = whole;
+                    }
+                }
+                i = end + 1;
+                continue;
+            }
+            // Strings of skipped values: jump to the next byte that matters.
             if self.in_string && !self.escaped && !self.in_key {
                 match memchr::memchr2(b'"', b'\\', &chunk[i..]) {
-                    Some(k) => i += k,
-                    None => break,
-                }
-            } else if !self.in_string && self.place == Place::Element {
-                match memchr::memchr3(b'"', b'{', b'}', &chunk[i..]) {
                     Some(k) => i += k,
                     None => break,
                 }
@@ -326,31 +438,7 @@ impl DeviceStream {
                     b']' => self.place = Place::AfterValue,
                     _ => return Err(bad(format!("device #{} is not an object", self.count + 1))),
                 },
-                // Only braces decide where a device object ends (brackets inside it balance
-                // or serde_json rejects the object).
-                Place::Element => match b {
-                    b'{' => self.depth += 1,
-                    b'"' => self.in_string = true,
-                    b'}' => {
-                        self.depth -= 1;
-                        if self.depth == 0 {
-                            self.place = Place::Array;
-                            match element_start.take() {
-                                Some(start) if self.carry.is_empty() => {
-                                    self.emit(&chunk[start..=i], each)?;
-                                }
-                                _ => {
-                                    let mut whole = std::mem::take(&mut self.carry);
-                                    whole.extend_from_slice(&chunk[..=i]);
-                                    self.emit(&whole, each)?;
-                                    whole.clear();
-                                    self.carry = whole;
-                                }
-                            }
-                        }
-                    }
-                    _ => {}
-                },
+                Place::Element => unreachable!("device objects are scanned above"),
                 Place::AfterValue => match b {
                     b',' => self.place = Place::Key,
                     b'}' => self.place = Place::End,

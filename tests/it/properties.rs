@@ -127,6 +127,41 @@ proptest! {
     }
 
     #[test]
+    fn a_wanted_name_is_found_however_the_list_is_split(
+        names in prop::collection::vec("[a-z{}\\[\\]\"\\\\ :,]{0,12}", 1..10),
+        pick in any::<prop::sample::Index>(),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+    ) {
+        let wanted = names[pick.index(names.len())].trim().to_owned();
+        let devices: Vec<serde_json::Value> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| serde_json::json!({
+                "id": format!("id-{i}"), "device_name": n, "device_type_programmatic_name": "ACS",
+                "connection_path_info": [{"path_type": "DCP_KVM_IP", "note": n}]
+            }))
+            .collect();
+        let body = serde_json::json!({"devices": devices}).to_string();
+        let bytes = body.as_bytes();
+        let mut points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
+        points.sort_unstable();
+        points.push(bytes.len());
+        let mut found = Vec::new();
+        let mut stream = DeviceStream::new(1 << 20).wanting(Some(&wanted));
+        let mut last = 0;
+        for p in points {
+            stream
+                .feed(&bytes[last..p], &mut |d| found.push(d.name.into_owned()))
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            last = p;
+        }
+        prop_assert_eq!(stream.finish().ok(), Some(names.len()));
+        let expected: Vec<&String> = names.iter().filter(|n| n.trim() == wanted).collect();
+        let got: Vec<&String> = found.iter().filter(|n| n.trim() == wanted).collect();
+        prop_assert_eq!(got, expected);
+    }
+
+    #[test]
     fn retry_after_never_panics(text in any::<String>()) {
         let _ = api::parse_retry_after(&text);
     }
