@@ -7,6 +7,15 @@
 //! the devices some `--fault`s add to the list are `00000000-0000-4000-a000-0000000000NN`.
 //! A connection path's id is its device's id with the first group replaced by the path's
 //! 1-based position (`00000001-...`).
+//!
+//! The inventory never changes while the simulator runs, so [`ListCache`] keeps each list body
+//! once written: a repeated query is answered at once, as a fast appliance would, and a
+//! benchmark measures the client rather than the writing of the JSON.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use hyper::body::Bytes;
 
 /// Device types the simulator knows, with the appliance's programmatic and display names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -367,6 +376,38 @@ impl Inventory {
     }
 }
 
+/// Device-list bodies already written, per type filter.
+#[derive(Debug, Default)]
+pub struct ListCache {
+    bodies: Mutex<HashMap<Option<String>, Bytes>>,
+}
+
+impl ListCache {
+    /// Bodies larger than this are written afresh for every query.
+    const MAX_BODY: usize = 64 * 1024 * 1024;
+    /// Filters beyond this many (any text can be asked for) are not remembered.
+    const MAX_ENTRIES: usize = 16;
+
+    /// The list `inventory.write_list(type_name)` writes, from the cache when it was written
+    /// before.
+    pub fn list(&self, inventory: &Inventory, type_name: Option<&str>) -> Bytes {
+        let key = type_name.map(str::to_owned);
+        if let Some(body) = self.lock().get(&key) {
+            return body.clone();
+        }
+        let body = Bytes::from(inventory.write_list(type_name));
+        let mut bodies = self.lock();
+        if body.len() <= Self::MAX_BODY && bodies.len() < Self::MAX_ENTRIES {
+            bodies.insert(key, body.clone());
+        }
+        body
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Option<String>, Bytes>> {
+        self.bodies.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// Parses the 12-digit decimal tail of a simulator id.
 fn parse_number(digits: &str) -> Option<u64> {
     if digits.len() != 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -429,6 +470,21 @@ mod tests {
             paths,
             vec![KVM_ONLY, SERIAL_ONLY, SERIAL_THEN_KVM, KVM_ONLY]
         );
+    }
+
+    #[test]
+    fn list_cache_answers_a_repeated_query_with_the_same_body() {
+        let inventory = Inventory::new(true, 50);
+        let cache = ListCache::default();
+        let first = cache.list(&inventory, Some("ADX-IP-UHD"));
+        assert_eq!(first, inventory.write_list(Some("ADX-IP-UHD")));
+        let again = cache.list(&inventory, Some("ADX-IP-UHD"));
+        assert_eq!(again.as_ptr(), first.as_ptr(), "served from the cache");
+        assert_eq!(cache.list(&inventory, None), inventory.write_list(None));
+        for n in 0..2 * ListCache::MAX_ENTRIES {
+            cache.list(&inventory, Some(&format!("NO-SUCH-TYPE-{n}")));
+        }
+        assert_eq!(cache.lock().len(), ListCache::MAX_ENTRIES, "bounded");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use hyper::{Method, Request, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use crate::faults::{Faults, Step};
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, ListCache};
 use crate::launch::{self, LaunchQuery};
 use crate::response::{self, ApiError, Reply};
 use crate::state::{Counters, State};
@@ -37,6 +37,8 @@ pub struct Options {
 pub struct App {
     pub state: State,
     pub inventory: Inventory,
+    /// The device-list bodies written so far.
+    pub lists: ListCache,
     pub options: Options,
     /// `None` unless a `--fault` is given.
     pub faults: Option<Faults>,
@@ -171,7 +173,7 @@ impl App {
     fn devices(&self, req: &Request<Incoming>) -> Result<Reply, ApiError> {
         self.state.authenticate(bearer(req))?;
         let type_name = device_filter(req.uri().query())?;
-        let body = self.inventory.write_list(type_name.as_deref());
+        let body = self.lists.list(&self.inventory, type_name.as_deref());
         Ok(response::json(StatusCode::OK, body))
     }
 

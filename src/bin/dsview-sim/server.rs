@@ -23,7 +23,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::cli::{Args, CertStyle};
 use crate::faults::{self, Abort, AbortableIo, Faults, OTHER_HOST};
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, ListCache};
 use crate::routes::{App, Options};
 use crate::state::{Counters, State, USERS};
 use crate::tls::{CA_COMMON_NAME, DEFAULT_SANS, Identity, TlsError};
@@ -132,6 +132,7 @@ pub async fn run(args: Args) -> Result<u8, StartError> {
     let app = Arc::new(App {
         state: State::new(Duration::from_secs(args.ticket_ttl), args.max_sessions),
         inventory,
+        lists: ListCache::default(),
         options: Options {
             latency: Duration::from_millis(args.latency_ms),
             fail_every: args.fail_every,
