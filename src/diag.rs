@@ -77,11 +77,37 @@ pub fn level() -> i8 {
     LEVEL.load(Ordering::Relaxed)
 }
 
-/// Write to stderr, ignoring failures (a closed stderr must not turn into a panic).
+/// Write to stderr, ignoring failures (a closed stderr must not turn into a panic). A spinner
+/// on the line is erased first.
 pub fn stderr_write(s: &str) {
     let mut err = std::io::stderr().lock();
+    if SPINNER.swap(false, Ordering::Relaxed) {
+        let _ = err.write_all(ERASE_LINE.as_bytes());
+    }
     let _ = err.write_all(s.as_bytes());
     let _ = err.flush();
+}
+
+/// Whether a spinner line is on the terminal now.
+static SPINNER: AtomicBool = AtomicBool::new(false);
+/// Back to the start of the line, and erase it.
+const ERASE_LINE: &str = "\r\x1b[2K";
+
+/// Draws `line` over the spinner line (see [`crate::progress`]).
+pub fn draw_spinner(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{ERASE_LINE}{line}");
+    let _ = err.flush();
+    SPINNER.store(true, Ordering::Relaxed);
+}
+
+/// Erases the spinner line, if one is shown.
+pub fn erase_spinner() {
+    if SPINNER.swap(false, Ordering::Relaxed) {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(ERASE_LINE.as_bytes());
+        let _ = err.flush();
+    }
 }
 
 /// A line shown at `-v` (1), `-vv` (2) or higher.

@@ -29,6 +29,8 @@ pub fn obtain(source: &PasswordSource, user: &str, host: &str) -> Result<SecretS
                 return Err(Error::NoPassword);
             }
             let prompt = format!("Password for {user} on {host}: ");
+            // A spinner on the line would hide the prompt (the runtime waits while it asks).
+            crate::diag::erase_spinner();
             let value = rpassword::prompt_password(prompt).map_err(|e| match e.kind() {
                 std::io::ErrorKind::Interrupted => Error::Interrupted,
                 _ => Error::PasswordRead(format!("cannot prompt on the terminal: {e}")),

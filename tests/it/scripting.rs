@@ -193,6 +193,55 @@ fn a_piped_slow_run_has_no_spinner() {
     assert_eq!(out.stderr, "", "nothing on stderr when piped");
 }
 
+/// On a terminal (`script` gives the run one), a slow step shows a turning spinner with what it
+/// waits for, and erases it before the URL.
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_terminal_a_slow_step_shows_a_spinner_and_erases_it() {
+    use std::process::Command;
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let sim = Sim::with_args(&["--latency-ms", "700"]);
+    let home = tempfile::TempDir::new().expect("home");
+    let out = Command::new("script")
+        .args([
+            "-qec",
+            &format!(
+                "'{}' kvm rack-a-01 -n --no-session-cache",
+                env!("CARGO_BIN_EXE_dsview-launch")
+            ),
+            "/dev/null",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("DSVIEW_HOST", sim.host())
+        .env("DSVIEW_USER", "admin")
+        .env("DSVIEW_PASSWORD", crate::harness::PASSWORD)
+        .env("DSVIEW_CA_CERT", &sim.cert)
+        .output()
+        .expect("script");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    let erase = "\r\x1b[2K";
+    assert!(
+        screen.contains(&format!("{erase}⠋ Looking up rack-a-01 (0s)")),
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains(&format!("{erase}⠙ Looking up")),
+        "it turns: {screen:?}"
+    );
+    let url_at = screen.find("https://").expect("the URL");
+    let last_erase = screen[..url_at].rfind(erase).expect("erased");
+    assert!(
+        !screen[last_erase + erase.len()..url_at].contains('⠋'),
+        "the spinner is erased before the URL: {screen:?}"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn a_broken_pipe_exits_quietly() {
