@@ -179,9 +179,25 @@ pub const RECORDABLE: [&str; 6] = [
     "no_session_cache",
 ];
 
+/// What `--version` prints, without the newline.
+pub const VERSION_LINE: &str = concat!("dsview-launch ", env!("CARGO_PKG_VERSION"));
+
+/// Whether the arguments are `--version` or `-V` alone. That question is answered before the
+/// parser is built: scripts and package managers ask it often, and building the whole command
+/// line costs more than the answer (a test checks both give the same line).
+fn version_only(mut args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    matches!((args.next(), args.next()), (Some(a), None) if a == "--version" || a == "-V")
+}
+
 /// Parse the process's arguments (clap exits with code 2 on a usage error).
 pub fn parse() -> Cli {
     use clap::{CommandFactory, FromArgMatches};
+    if version_only(std::env::args_os().skip(1)) {
+        use std::io::Write as _;
+        // As clap does: the line on stdout, exit 0 (a failed write is not an error here).
+        let _ = writeln!(std::io::stdout(), "{VERSION_LINE}");
+        std::process::exit(0);
+    }
     let matches = Cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let mut level = Some(&matches);
@@ -388,5 +404,26 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_quick_version_line_is_the_one_clap_prints() {
+        assert_eq!(
+            Cli::command().render_version().trim_end(),
+            VERSION_LINE,
+            "keep VERSION_LINE in step with the command's name and version"
+        );
+        let args = |a: &[&str]| a.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert!(version_only(args(&["--version"]).into_iter()));
+        assert!(version_only(args(&["-V"]).into_iter()));
+        for other in [
+            &[][..],
+            &["--version", "kvm"],
+            &["kvm", "-V"],
+            &["-v"],
+            &["--versio"],
+        ] {
+            assert!(!version_only(args(other).into_iter()), "{other:?}");
+        }
     }
 }

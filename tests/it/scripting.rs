@@ -132,6 +132,24 @@ fn check_exits_with_the_first_failing_step() {
 }
 
 #[test]
+fn version_prints_one_line() {
+    for flag in ["--version", "-V"] {
+        let out = assert_cmd::Command::cargo_bin("dsview-launch")
+            .expect("binary")
+            .arg(flag)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{flag}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("dsview-launch {}\n", env!("CARGO_PKG_VERSION")),
+            "{flag}"
+        );
+        assert!(out.stderr.is_empty(), "{flag}");
+    }
+}
+
+#[test]
 fn completions_generate_for_every_shell() {
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
         let out = Run::bare().args(["completions", shell]).run().success();
