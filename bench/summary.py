@@ -157,11 +157,46 @@ def main():
     add(f"| binary size (target/release/dsview-launch) | {size:,} bytes = {size / MIB:.2f} MiB "
         f"(≤ {BINARY_TARGET_MIB} MiB: {mark(ok)}) |")
     targets.append((f"binary ≤ {BINARY_TARGET_MIB} MiB", f"{size / MIB:.2f} MiB", mark(ok), "-"))
+    add(f"| shared libraries the launcher loads | {meta.get('shared_libraries', 'unknown')} |")
+    decode = os.path.join(out, "decode.txt")
+    if os.path.exists(decode):
+        with open(decode, encoding="utf-8") as f:
+            for line in f:
+                label, _, figures = line.strip().partition("  ")
+                if "MB/s" in figures:
+                    add(f"| device-list decoder, {label} (benches/decode.rs) | "
+                        f"{' '.join(figures.split())} |")
     if meta.get("warm_available") != "1":
         add("| warm path | not available (no `dsview-launch login` subcommand) |")
     elif meta.get("warm_note"):
         add(f"| warm path | {meta['warm_note']} |")
     add("")
+
+    cold_l, warm_l = result(out, "latency-cold"), result(out, "latency-warm")
+    if cold_l and warm_l:
+        latency = meta.get("latency_ms", "?")
+        rc, rw = meta.get("latency_requests_cold", "?"), meta.get("latency_requests_warm", "?")
+        add(f"Cold and warm launch, demo inventory, {latency} ms added to every API request "
+            "(as on a network; on loopback the login costs well under a millisecond):")
+        add("")
+        add("| launch | API requests | time |")
+        add("|---|---|---|")
+        add(f"| cold (`--no-session-cache`) | {rc} | {ms(cold_l)} |")
+        add(f"| warm (session from `dsview-launch login`) | {rw} | {ms(warm_l)} |")
+        add("")
+        fewer = rc.isdigit() and rw.isdigit() and int(rw) < int(rc)
+        faster = warm_l[0] < cold_l[0]
+        targets.append((f"warm launch: fewer requests and faster than cold (+{latency} ms per "
+                        "request)", f"{rw} vs {rc} requests, {warm_l[0] * 1e3:.1f} vs "
+                        f"{cold_l[0] * 1e3:.1f} ms", mark(fewer and faster),
+                        f"{warm_l[2] * 1e3:.1f} vs {cold_l[2] * 1e3:.1f} ms "
+                        f"{mark(fewer and warm_l[2] < cold_l[2])}"))
+        w0, c0 = result(out, "warm-0"), result(out, "launch-0")
+        if w0 and c0:
+            targets.append(("warm launch faster than cold, demo on loopback",
+                            f"{w0[0] * 1e3:.2f} vs {c0[0] * 1e3:.2f} ms", mark(w0[0] < c0[0]),
+                            f"{w0[2] * 1e3:.2f} vs {c0[2] * 1e3:.2f} ms "
+                            f"{mark(w0[2] < c0[2])}"))
 
     add("| target | measured (means) | result | by medians (a check on noise) |")
     add("|---|---|---|---|")

@@ -10,8 +10,9 @@
 # What it does:
 #   1. installs what is missing: hyperfine, curl and time (/usr/bin/time) with apt-get (as root
 #      or through sudo), and Python `requests` in a venv under target/bench-venv;
-#   2. cargo build --release --locked, and reports the size of target/release/dsview-launch
-#      (the simulator is built apart, at opt-level 3, so that it does not slow the baselines);
+#   2. cargo build --release --locked, and reports the size of target/release/dsview-launch and
+#      the shared libraries it loads (the simulator is built apart, at opt-level 3, so that it
+#      does not slow the baselines); times the device-list decoder alone (benches/decode.rs);
 #   3. for each inventory, against a fresh `dsview-sim --port 0 --quiet` per timed command
 #      (127.0.0.1 only), times with hyperfine (-N, 3 warm-up runs):
 #        - the cold launch: dsview-launch --host 127.0.0.1:PORT -u admin --ca-cert CERT
@@ -22,6 +23,8 @@
 #        - the vendor-style Python example (bench/vendor_example.py), demo inventory only;
 #        - the warm launch (cached session), when the launcher has a `login` subcommand;
 #      and the peak RSS of a cold launch with /usr/bin/time -v;
+#      the cold and the warm launch again with 10 ms added to every API request (demo
+#      inventory), with the number of API requests each makes;
 #      plus `dsview-launch --version` and a bare process spawn for scale, and (not with --quick)
 #      a fleet lookup across 50 simulated appliances with 200 ms latency each (bench/fleet.sh);
 #   4. prints the summary and writes it to target/bench/summary.md (raw hyperfine exports in
@@ -72,6 +75,8 @@ RSS_RUNS=5
 PASSWORD=admin-pass
 USER_NAME="admin"
 DEVICE=rack-a-01
+# Added to every API request in the cold-versus-warm comparison.
+LATENCY_MS=10
 # The demo device rack-a-01 has id ...8000-000000000001 (see src/bin/dsview-sim/inventory.rs).
 DEVICE_ID=00000000-0000-4000-8000-000000000001
 
@@ -175,6 +180,10 @@ cargo build --release --locked
 cargo build --release --locked --bin dsview-sim --config 'profile.release.opt-level=3' \
     --target-dir "$TARGET/bench-sim"
 BINARY_BYTES=$(stat -c %s "$LAUNCH")
+if command -v readelf >/dev/null; then
+    LIBS=$(readelf -d "$LAUNCH" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | paste -sd, -)
+    echo "shared libraries the launcher loads: $LIBS"
+fi
 printf 'target/release/dsview-launch: %s bytes (%s)\n' "$BINARY_BYTES" \
     "$(awk -v b="$BINARY_BYTES" 'BEGIN { printf "%.2f MiB", b / 1048576 }')"
 
@@ -214,14 +223,16 @@ hermetic() {
         XDG_CACHE_HOME="$home/cache" DSVIEW_PASSWORD="$PASSWORD" PYTHON="$PYTHON" "$@"
 }
 
-# start_sim N: a fresh simulator with the demo devices plus N generated ones; sets SIM_PORT,
-# SIM_CERT, SIM_HOST.
+# start_sim N [SIMULATOR OPTIONS...]: a fresh simulator with the demo devices plus N generated
+# ones; sets SIM_PORT, SIM_CERT, SIM_HOST.
 start_sim() {
     local n=$1 dir
+    shift
     stop_sim
     dir=$(mktemp -d "$TMP/sim.XXXXXX")
     local args=(--bind 127.0.0.1 --port 0 --quiet --max-sessions 1000000 --cert-out "$dir/cert.pem")
     ((n > 0)) && args+=(--devices "$n")
+    args+=("$@")
     env -i PATH="$PATH" "$SIM" "${args[@]}" >"$dir/stdout" 2>"$dir/stderr" </dev/null &
     SIM_PID=$!
     local waited=0
@@ -251,6 +262,11 @@ stop_sim() {
 sim_stats() { curl -q -sS --fail --noproxy '*' --cacert "$SIM_CERT" "https://$SIM_HOST/_sim/stats"; }
 sim_stat() { # the simulator's counter $1
     sim_stats | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+sim_api_requests() { # API requests so far (login, device list, ticket, logout)
+    sim_stats | "$PYTHON" -c 'import json, sys
+s = json.load(sys.stdin)
+print(sum(s[k] for k in ("login_requests", "device_list_requests", "ticket_requests", "logout_requests")))'
 }
 
 # bench NAME LABEL MINRUNS HOME COMMAND_LINE [extra hyperfine options...]
@@ -310,6 +326,11 @@ echo "CPU busy before the measurements (1 s sample, all CPUs): $busy"
 meta sizes "$(IFS=,; echo "${SIZES[*]}")"
 meta mode "$MODE"
 meta binary_bytes "$BINARY_BYTES"
+meta shared_libraries "${LIBS:-unknown (no readelf)}"
+
+# The device-list decoder alone (cargo bench target benches/decode.rs), 5,000 IPUHD records.
+say "device-list decoder (cargo bench --bench decode)"
+cargo bench --locked --quiet --bench decode -- 5000 | tee "$OUT/decode.txt"
 meta no_cache_flag "$([[ ${#NO_CACHE_FLAG[@]} -gt 0 ]] && echo 1 || echo 0)"
 meta warm_available "$HAS_LOGIN"
 meta rss_runs "$RSS_RUNS"
@@ -387,6 +408,28 @@ for n in "${SIZES[@]}"; do
         stop_sim
     fi
 done
+
+# Cold and warm launch when each API request takes a little longer, as on a real network: what
+# the cached session saves (the login round trip) stands out of the noise.
+if [[ $HAS_LOGIN == 1 ]]; then
+    say "cold and warm launch, demo inventory, $LATENCY_MS ms added to every API request"
+    start_sim 0 --latency-ms "$LATENCY_MS"
+    home=$(new_home)
+    runs=$([[ $MODE == quick ]] && echo 10 || echo 40)
+    for kind in cold warm; do
+        if [[ $kind == warm ]]; then
+            hermetic "$home" "$LAUNCH" --host "$SIM_HOST" -u "$USER_NAME" --ca-cert "$SIM_CERT" login >/dev/null
+        fi
+        mapfile -t cmd < <(launch_args "$kind")
+        before=$(sim_api_requests)
+        check_url "$(hermetic "$home" "${cmd[@]}")"
+        meta "latency_requests_$kind" "$(($(sim_api_requests) - before))"
+        bench "latency-$kind" "$kind launch, demo, +$LATENCY_MS ms per request" "$runs" "$home" \
+            "$(words "${cmd[@]}")"
+    done
+    meta latency_ms "$LATENCY_MS"
+    stop_sim
+fi
 
 if [[ $MODE != quick ]]; then
     say "fleet lookup: 50 appliances with 200 ms latency (bench/fleet.sh)"
