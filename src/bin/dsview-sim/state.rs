@@ -5,7 +5,7 @@
 //! A ticket outlives the session that created it: ending the session does not revoke tickets
 //! already issued (a launcher may log out before the browser presents the ticket).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -116,6 +116,10 @@ struct Tables {
     tokens: HashMap<String, String>,
     /// Ticket to its record.
     tickets: HashMap<String, Ticket>,
+    /// Tickets in the order they were issued, to forget old ones without scanning them all.
+    ticket_order: VecDeque<(Instant, String)>,
+    /// Open sessions per user name (counted here, not by scanning every session per login).
+    open_per_user: HashMap<&'static str, usize>,
     /// Logins so far, for session names.
     session_serial: u64,
 }
@@ -191,14 +195,11 @@ impl State {
         let id = uuid_v4(&self.rng)?;
         let token = format!("{TOKEN_PREFIX}{}", random_hex(&self.rng, 32)?);
         let mut tables = self.tables();
-        let open = tables
-            .sessions
-            .values()
-            .filter(|s| s.user.name == user.name)
-            .count();
-        if open >= self.max_sessions {
+        let open = tables.open_per_user.entry(user.name).or_default();
+        if *open >= self.max_sessions {
             return Err(SessionError::TooManySessions);
         }
+        *open += 1;
         tables.session_serial += 1;
         let name = format!("session-{}", tables.session_serial);
         tables.tokens.insert(token.clone(), id.clone());
@@ -241,9 +242,15 @@ impl State {
             return Err(SessionError::PermissionDenied);
         }
         let now = Instant::now();
-        tables
-            .tickets
-            .retain(|_, t| now.duration_since(t.created) < TICKET_MEMORY.max(self.ticket_ttl));
+        let memory = TICKET_MEMORY.max(self.ticket_ttl);
+        while let Some((created, _)) = tables.ticket_order.front()
+            && now.duration_since(*created) >= memory
+        {
+            if let Some((_, old)) = tables.ticket_order.pop_front() {
+                tables.tickets.remove(&old);
+            }
+        }
+        tables.ticket_order.push_back((now, ticket.clone()));
         tables.tickets.insert(
             ticket.clone(),
             Ticket {
@@ -265,6 +272,9 @@ impl State {
         owned_session(&tables, token, session_id)?;
         if let Some(session) = tables.sessions.remove(session_id) {
             tables.tokens.remove(&session.token);
+            if let Some(open) = tables.open_per_user.get_mut(session.user.name) {
+                *open = open.saturating_sub(1);
+            }
         }
         Counters::bump(&self.counters.sessions_deleted);
         Ok(())
@@ -465,5 +475,12 @@ mod tests {
             Err(SessionError::Unauthorized)
         );
         assert_eq!(state.authenticate(Some(&b.token)), Ok(b.id.clone()));
+        // Ending a session frees its place under the limit; other users have their own.
+        assert!(state.login("auditor", "auditor-pass").is_ok());
+        assert_eq!(
+            state.login("auditor", "auditor-pass").err(),
+            Some(SessionError::TooManySessions)
+        );
+        assert!(state.login("admin", "admin-pass").is_ok());
     }
 }
