@@ -193,10 +193,12 @@ def main():
                         f"{mark(fewer and warm_l[2] < cold_l[2])}"))
         w0, c0 = result(out, "warm-0"), result(out, "launch-0")
         if w0 and c0:
-            targets.append(("warm launch faster than cold, demo on loopback",
-                            f"{w0[0] * 1e3:.2f} vs {c0[0] * 1e3:.2f} ms", mark(w0[0] < c0[0]),
-                            f"{w0[2] * 1e3:.2f} vs {c0[2] * 1e3:.2f} ms "
-                            f"{mark(w0[2] < c0[2])}"))
+            # On loopback the login a warm launch saves costs a fraction of a millisecond, less
+            # than the drift between two hyperfine runs minutes apart: shown, not judged.
+            targets.append(("for information: warm and cold launch, demo on loopback (measured "
+                            "minutes apart on two simulators)",
+                            f"{w0[0] * 1e3:.2f} vs {c0[0] * 1e3:.2f} ms", "info",
+                            f"{w0[2] * 1e3:.2f} vs {c0[2] * 1e3:.2f} ms"))
 
     add("| target | measured (means) | result | by medians (a check on noise) |")
     add("|---|---|---|---|")
