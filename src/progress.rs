@@ -28,13 +28,13 @@ pub async fn spin<T>(message: impl Into<String>, work: impl Future<Output = T>) 
     if diag::level() < 0 || !std::io::stderr().is_terminal() {
         return work.await;
     }
+    let started = Instant::now();
     let mut work = std::pin::pin!(work);
     tokio::select! {
         done = &mut work => return done,
         () = tokio::time::sleep(DELAY) => {}
     }
     let message = fit(&message.into());
-    let started = Instant::now() - DELAY;
     let mut ticks = tokio::time::interval(TICK);
     let mut frame = 0;
     let done = loop {
