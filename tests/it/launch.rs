@@ -141,7 +141,7 @@ fn password_from_stdin() {
 fn one_connection_per_launch() {
     let sim = Sim::start();
     let before = sim.stat("connections");
-    // KVM queries two device types concurrently: still one connection.
+    // KVM queries two device types, one after the other over HTTP/1.1: one connection.
     Run::new(&sim)
         .args(["kvm", "uhd-both", "-n"])
         .run()
@@ -151,6 +151,33 @@ fn one_connection_per_launch() {
         2,
         "one for the launch, one for the stats call"
     );
+    assert_eq!(sim.stat("max_concurrent_requests"), 1);
+}
+
+/// Over HTTP/2 the two device-type queries of a KVM lookup run at the same time, on the one
+/// connection. The added latency makes each request last 300 ms, so the simulator sees them
+/// overlap however the two are scheduled.
+#[test]
+fn over_http2_the_device_type_queries_overlap_on_one_connection() {
+    let sim = Sim::with_args(&["--http2", "--latency-ms", "300"]);
+    let before = sim.stat("connections");
+    let out = Run::new(&sim)
+        .args(["kvm", "uhd-both", "-n", "-v"])
+        .run()
+        .success();
+    assert_eq!(
+        sim.stat("connections") - before,
+        2,
+        "one for the launch, one for the stats call"
+    );
+    assert!(out.stderr.contains("HTTP/2"), "{}", out.stderr);
+    assert_eq!(sim.stat("device_list_requests"), 2);
+    assert_eq!(
+        sim.stat("max_concurrent_requests"),
+        2,
+        "the two lists overlapped"
+    );
+    sim.assert_single_use(&out.url());
 }
 
 #[cfg(unix)]

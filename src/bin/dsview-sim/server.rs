@@ -25,7 +25,7 @@ use crate::cli::{Args, CertStyle};
 use crate::faults::{self, Abort, AbortableIo, Faults, OTHER_HOST};
 use crate::inventory::{Inventory, ListCache};
 use crate::routes::{App, Options};
-use crate::state::{Counters, State, USERS};
+use crate::state::{Counters, InFlight, State, USERS};
 use crate::tls::{CA_COMMON_NAME, DEFAULT_SANS, Identity, TlsError};
 
 /// How long a client may take to complete the TLS handshake.
@@ -307,13 +307,19 @@ async fn serve_connection(tcp: TcpStream, acceptor: TlsAcceptor, app: Arc<App>) 
         let service = service_fn(move |req| {
             let app = Arc::clone(&app);
             let abort = for_service.clone();
-            async move { faults::handle(&app, req, &abort).await }
+            async move {
+                let _in_flight = InFlight::enter(&app.state.counters);
+                faults::handle(&app, req, &abort).await
+            }
         });
         serve_http(io, h2, service).await
     } else {
         let service = service_fn(move |req| {
             let app = Arc::clone(&app);
-            async move { Ok::<_, Infallible>(app.handle(req).await) }
+            async move {
+                let _in_flight = InFlight::enter(&app.state.counters);
+                Ok::<_, Infallible>(app.handle(req).await)
+            }
         });
         serve_http(tls, h2, service).await
     };

@@ -146,6 +146,27 @@ pub struct Counters {
     pub faults_applied: AtomicU64,
     /// Requests that arrived for the host a `redirect-other` fault points to.
     pub redirected_requests: AtomicU64,
+    /// Requests being answered now, and the most there have been at once.
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+}
+
+/// Counts one request as being answered while it lives (also when its connection drops it).
+#[derive(Debug)]
+pub struct InFlight<'c>(&'c Counters);
+
+impl<'c> InFlight<'c> {
+    pub fn enter(counters: &'c Counters) -> Self {
+        let now = Counters::bump(&counters.in_flight);
+        counters.max_in_flight.fetch_max(now, Ordering::Relaxed);
+        Self(counters)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Counters {
@@ -314,6 +335,7 @@ impl State {
             logout_requests: Counters::get(&c.logout_requests),
             faults_applied: Counters::get(&c.faults_applied),
             redirected_requests: Counters::get(&c.redirected_requests),
+            max_concurrent_requests: Counters::get(&c.max_in_flight),
         }
     }
 }
@@ -350,6 +372,9 @@ pub struct Stats {
     /// Requests that arrived for the other host a `redirect-other` fault points to (a client
     /// that follows such a redirect would send them).
     pub redirected_requests: u64,
+    /// The most requests that were being answered at the same moment (over HTTP/2, requests
+    /// sent together on one connection overlap).
+    pub max_concurrent_requests: u64,
 }
 
 /// The session `session_id`, provided `token` is valid and belongs to it.
