@@ -7,6 +7,7 @@
 //! ignored; redirects are never followed; logout (`DELETE /api/v1/userSessions/<id>`) may be
 //! unsupported (404/405).
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -531,11 +532,11 @@ impl Appliance {
 
     /// `GET /api/v1/devices[?filter=device_type_programmatic_name <TYPE>]` for several types
     /// over the one connection, handing each device to `each` (`None` lists every device). With
-    /// `wanted`, devices that cannot be that name or id may be skipped undecoded. Over
-    /// HTTP/2 the queries run concurrently; over HTTP/1.1 they run one after the other, because
-    /// running them at once would need a second connection, whose handshake costs more round
-    /// trips than the request it would overlap. Each body is dropped once `each` has seen it, so
-    /// at most one is held at a time over HTTP/1.1.
+    /// `wanted`, devices that cannot be that name or id may be skipped undecoded. Every answer
+    /// is decoded as it streams in and nothing of it is kept. Over HTTP/2 the queries run
+    /// concurrently, and devices of different types may reach `each` interleaved; over HTTP/1.1
+    /// they run one after the other, because running them at once would need a second
+    /// connection, whose handshake costs more round trips than the request it would overlap.
     pub async fn device_lists(
         &self,
         session: &Session,
@@ -543,44 +544,35 @@ impl Appliance {
         wanted: Option<&str>,
         each: &mut dyn FnMut(RawDevice<'_>),
     ) -> Result<()> {
-        let url = |t: &Option<&str>| {
-            self.url(&["api", "v1", "devices"], Self::device_query(*t).as_deref())
-        };
-        if self.multiplexed.load(Ordering::Relaxed) {
-            let calls = device_types.iter().map(|t| async move {
-                let (status, bytes) = self
-                    .call(
+        // Shared by the concurrent queries, and borrowed only while a chunk is scanned, which
+        // never spans an await.
+        let each = &RefCell::new(each);
+        let list = |device_type: &Option<&str>| {
+            let query = Self::device_query(*device_type);
+            async move {
+                let url = self.url(&["api", "v1", "devices"], query.as_deref());
+                let mut stream = DeviceStream::new(self.max_body).wanting(wanted);
+                let mut sink = |chunk: &[u8]| stream.feed(chunk, &mut **each.borrow_mut());
+                let (status, _, bytes) = self
+                    .call_with_version(
                         Step::Devices,
                         Method::GET,
-                        url(t),
+                        url,
                         Some(&session.token),
                         None,
+                        Some(&mut sink),
                     )
                     .await?;
-                device_list_status(status, &bytes).map(|()| bytes)
-            });
-            for body in futures_util::future::try_join_all(calls).await? {
-                let mut stream = DeviceStream::new(body.len()).wanting(wanted);
-                stream.feed(&body, &mut *each)?;
-                stream.finish()?;
+                device_list_status(status, &bytes)?;
+                stream.finish().map(|_| ())
             }
-            return Ok(());
-        }
-        for t in device_types {
-            let mut stream = DeviceStream::new(self.max_body).wanting(wanted);
-            let mut sink = |chunk: &[u8]| stream.feed(chunk, &mut *each);
-            let (status, _, bytes) = self
-                .call_with_version(
-                    Step::Devices,
-                    Method::GET,
-                    url(t),
-                    Some(&session.token),
-                    None,
-                    Some(&mut sink),
-                )
-                .await?;
-            device_list_status(status, &bytes)?;
-            stream.finish()?;
+        };
+        if self.multiplexed.load(Ordering::Relaxed) {
+            futures_util::future::try_join_all(device_types.iter().map(list)).await?;
+        } else {
+            for device_type in device_types {
+                list(device_type).await?;
+            }
         }
         Ok(())
     }

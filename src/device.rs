@@ -146,8 +146,12 @@ impl Suggester {
         if self.best.iter().any(|(_, n)| n == name) {
             return;
         }
+        // Ties go to the name that sorts first, whatever order the names come in.
         if self.best.len() == self.limit
-            && self.best.last().is_some_and(|(worst, _)| *worst >= score)
+            && self
+                .best
+                .last()
+                .is_some_and(|(worst, n)| *worst > score || (*worst == score && n.as_str() < name))
         {
             return;
         }
@@ -242,5 +246,21 @@ mod tests {
             s.offer(n);
         }
         assert_eq!(s.into_names(), ["Rack-A-01", "rack-a-01"]);
+    }
+
+    #[test]
+    fn suggestions_do_not_depend_on_the_order_names_come_in() {
+        let names = ["node-12", "node-13", "node-11", "node-14", "node-10"];
+        let pick = |order: &[&str]| {
+            let mut s = Suggester::new("node-1", 2);
+            for n in order {
+                s.offer(n);
+            }
+            s.into_names()
+        };
+        let mut reversed = names;
+        reversed.reverse();
+        assert_eq!(pick(&names), ["node-10", "node-11"]);
+        assert_eq!(pick(&reversed), pick(&names));
     }
 }

@@ -62,6 +62,16 @@ pub(crate) async fn find(
             .await
     })
     .await?;
+    // Concurrent queries (HTTP/2) interleave their devices: put them back in query order, so
+    // that messages list them the same way on every run and over either protocol.
+    let rank = |d: &Device| {
+        device_types
+            .iter()
+            .position(|t| *t == d.device_type)
+            .unwrap_or(device_types.len())
+    };
+    found.takers.sort_by_key(rank);
+    found.others.sort_by_key(rank);
     found.suggestions = suggester.into_names();
     Ok(found)
 }

@@ -26,6 +26,23 @@ fn unknown_device_suggests_close_names() {
     );
 }
 
+/// Over HTTP/2 the device-type queries run at once and their answers interleave; what a miss
+/// says must not depend on that.
+#[test]
+fn a_miss_reads_the_same_over_http2() {
+    let miss = |sim: &Sim, query: &str| {
+        let out = Run::new(sim).args(["kvm", query, "-n"]).run().code(3);
+        out.stderr.replace(&sim.host(), "HOST")
+    };
+    let h1 = Sim::start();
+    let h2 = Sim::with_args(&["--http2"]);
+    for query in ["rack-a-1", "db-07", "dup-01", "uhd"] {
+        let (one, two) = (miss(&h1, query), miss(&h2, query));
+        assert_eq!(one, two, "{query}");
+        assert!(!one.is_empty(), "{query}");
+    }
+}
+
 #[test]
 fn duplicate_names_are_listed_with_ids() {
     let sim = Sim::start();
