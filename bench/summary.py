@@ -172,6 +172,26 @@ def main():
         add(f"| warm path | {meta['warm_note']} |")
     add("")
 
+    h2_rows = []
+    for n in sizes:
+        launch, curl3 = result(out, f"h2-launch-{n}"), result(out, f"h2-curl3-{n}")
+        if not launch:
+            continue
+        rss_kb = meta.get(f"rss_h2_launch_{n}")
+        rss = f"{int(rss_kb) / 1024:.1f} MiB" if rss_kb else "n/a"
+        ratio = f"{launch[0] / curl3[0]:.2f}×" if curl3 else "n/a"
+        h2_rows.append(f"| {size_label(n)} | {ms(launch)} | {ms(curl3)} "
+                       f"({meta.get(f'h2_curl_protocol_{n}', '?')}) | {ratio} | {rss} |")
+    if h2_rows:
+        add("Against a simulator offering HTTP/2 (`dsview-sim --http2`), where the launch's two "
+            "device-type queries run at once on its one connection (for information; the "
+            "targets are judged over HTTP/1.1 above):")
+        add("")
+        add("| inventory | cold launch | curl 3 req | launch / curl 3 | peak RSS launch |")
+        add("|---|---|---|---|---|")
+        lines.extend(h2_rows)
+        add("")
+
     cold_l, warm_l = result(out, "latency-cold"), result(out, "latency-warm")
     if cold_l and warm_l:
         latency = meta.get("latency_ms", "?")

@@ -24,7 +24,8 @@
 #        - the warm launch (cached session), when the launcher has a `login` subcommand;
 #      and the peak RSS of a cold launch with /usr/bin/time -v;
 #      the cold and the warm launch again with 10 ms added to every API request (demo
-#      inventory), with the number of API requests each makes;
+#      inventory), with the number of API requests each makes; and (not with --quick) the
+#      cold launch and curl against a simulator offering HTTP/2, at 20,000 devices and more;
 #      plus `dsview-launch --version` and a bare process spawn for scale, and (not with --quick)
 #      a fleet lookup across 50 simulated appliances with 200 ms latency each (bench/fleet.sh);
 #   4. prints the summary and writes it to target/bench/summary.md (raw hyperfine exports in
@@ -408,6 +409,29 @@ for n in "${SIZES[@]}"; do
         stop_sim
     fi
 done
+
+# The same cold launch against a simulator that offers HTTP/2, where the two device-type
+# queries run at once on the one connection (large inventories only; not in a quick run).
+if [[ $MODE != quick ]]; then
+    for n in "${SIZES[@]}"; do
+        ((n >= 20000)) || continue
+        label="$n+demo"
+        say "inventory: $label, simulator offering HTTP/2"
+        start_sim "$n" --http2
+        home=$(new_home)
+        mapfile -t cmd < <(launch_args cold)
+        url=$(hermetic "$home" "${cmd[@]}" -v 2>"$TMP/launch-v.txt")
+        check_url "$url"
+        grep -q 'HTTP/2' "$TMP/launch-v.txt" || die "the launch did not use HTTP/2: $(cat "$TMP/launch-v.txt")"
+        bench "h2-launch-$n" "cold launch over HTTP/2, $label" "$(min_runs "$n")" "$home" "$(words "${cmd[@]}")"
+        meta "rss_h2_launch_$n" "$(max_rss_kb "$home" "${cmd[@]}")"
+        read -r jwt sid < <(hermetic "$home" "$CURL_HELPER" login "$SIM_HOST" "$SIM_CERT" "$USER_NAME")
+        line=$(hermetic "$home" "$CURL_HELPER" command "$SIM_HOST" "$SIM_CERT" "$jwt" "$sid" "$USER_NAME" 3)
+        bench "h2-curl3-$n" "curl lower bound over HTTP/2, 3 requests, $label" "$(min_runs "$n")" "$home" "$line"
+        meta "h2_curl_protocol_$n" "HTTP/$(curl -q -sS --fail --noproxy '*' --cacert "$SIM_CERT" -o /dev/null -w '%{http_version}' "https://$SIM_HOST/_sim/stats")"
+        stop_sim
+    done
+fi
 
 # Cold and warm launch when each API request takes a little longer, as on a real network: what
 # the cached session saves (the login round trip) stands out of the noise.
