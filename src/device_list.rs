@@ -5,6 +5,10 @@
 //! network chunk when it lies within one). Nothing of the list is kept: memory does not grow
 //! with the inventory, and decoding overlaps the download. The fields the flow needs are
 //! required; everything else is skipped. Keys besides `devices` are skipped unchecked.
+//!
+//! Inside a device object the scan goes eight bytes at a time ([`DeviceStream::scan_element`]),
+//! and a launch, which wants one name or id, decodes only the objects that contain it (or an
+//! escape sequence, which could spell it differently).
 
 use std::borrow::Cow;
 
@@ -123,9 +127,6 @@ pub struct DeviceStream {
     skipping_scalar: bool,
     /// Text every wanted device's JSON must contain, when only one name or id is wanted.
     needle: Option<memchr::memmem::Finder<'static>>,
-    /// Whether the current device object has an escape sequence (then the needle proves
-    /// nothing: the name may be written with `\u` escapes).
-    element_escaped: bool,
 }
 
 /// Keys that suggest the list is paginated.
@@ -160,7 +161,6 @@ impl DeviceStream {
             paging_hint: None,
             skipping_scalar: false,
             needle: None,
-            element_escaped: false,
         }
     }
 
@@ -321,7 +321,6 @@ impl DeviceStream {
                     self.escaped = false;
                 } else if b == b'\\' {
                     self.escaped = true;
-                    self.element_escaped = true;
                 } else if b == b'"' {
                     self.in_string = false;
                     if self.in_key {
@@ -432,7 +431,6 @@ impl DeviceStream {
                         self.depth = 1;
                         element_start = Some(i);
                         self.carry.clear();
-                        self.element_escaped = false;
                     }
                     b',' => {}
                     b']' => self.place = Place::AfterValue,
