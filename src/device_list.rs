@@ -6,7 +6,7 @@
 //! with the inventory, and decoding overlaps the download. The fields the flow needs are
 //! required; everything else is skipped. Keys besides `devices` are skipped unchecked.
 //!
-//! Inside a device object the scan goes eight bytes at a time ([`DeviceStream::scan_element`]),
+//! Inside a device object the scan goes eight bytes at a time (`DeviceStream::scan_element`),
 //! and a launch, which wants one name or id, decodes only the objects that contain it (or an
 //! escape sequence, which could spell it differently).
 
