@@ -91,7 +91,16 @@ pub fn stderr_write(s: &str) {
 /// Whether a spinner line is on the terminal now.
 static SPINNER: AtomicBool = AtomicBool::new(false);
 /// Back to the start of the line, and erase it.
+#[cfg(not(windows))]
 const ERASE_LINE: &str = "\r\x1b[2K";
+/// A console that does not process escape sequences is erased with spaces (the spinner line
+/// is at most 72 columns wide).
+#[cfg(windows)]
+const ERASE_LINE: &str = concat!(
+    "\r",
+    "                                                                        ",
+    "\r"
+);
 
 /// Draws `line` over the spinner line (see [`crate::progress`]).
 pub fn draw_spinner(line: &str) {
