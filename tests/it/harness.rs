@@ -407,3 +407,28 @@ pub fn recording_browser(dir: &Path) -> (PathBuf, PathBuf) {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     (script, record)
 }
+
+/// `dsview-launch ARGS` on a pseudo-terminal (`script` from util-linux), against `sim`, with
+/// `home` as HOME and nothing else inherited but PATH; `None` when `script` is not installed.
+/// The trust options are left to the caller.
+#[cfg(target_os = "linux")]
+pub fn on_a_terminal(sim: &Sim, home: &Path, args: &str) -> Option<Command> {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return None;
+    }
+    let mut command = Command::new("script");
+    command
+        .args([
+            "-qec",
+            &format!("'{}' {args}", env!("CARGO_BIN_EXE_dsview-launch")),
+            "/dev/null",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("DSVIEW_HOST", sim.host())
+        .env("DSVIEW_USER", "admin")
+        .env("DSVIEW_PASSWORD", PASSWORD);
+    Some(command)
+}

@@ -216,28 +216,13 @@ fn a_piped_slow_run_has_no_spinner() {
 #[cfg(target_os = "linux")]
 #[test]
 fn on_a_terminal_a_slow_step_shows_a_spinner_and_erases_it() {
-    use std::process::Command;
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: `script` (util-linux) is not installed");
-        return;
-    }
     let sim = Sim::with_args(&["--latency-ms", "700"]);
     let home = tempfile::TempDir::new().expect("home");
-    let out = Command::new("script")
-        .args([
-            "-qec",
-            &format!(
-                "'{}' kvm rack-a-01 -n --no-session-cache",
-                env!("CARGO_BIN_EXE_dsview-launch")
-            ),
-            "/dev/null",
-        ])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("DSVIEW_HOST", sim.host())
-        .env("DSVIEW_USER", "admin")
-        .env("DSVIEW_PASSWORD", crate::harness::PASSWORD)
+    let args = "kvm rack-a-01 -n --no-session-cache";
+    let Some(mut command) = crate::harness::on_a_terminal(&sim, home.path(), args) else {
+        return;
+    };
+    let out = command
         .env("DSVIEW_CA_CERT", &sim.cert)
         .output()
         .expect("script");

@@ -217,26 +217,15 @@ mod pinning {
 #[test]
 fn on_a_terminal_an_unknown_certificate_is_asked_about() {
     use std::io::Write;
-    use std::process::{Command, Stdio};
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: `script` (util-linux) is not installed");
-        return;
-    }
+    use std::process::Stdio;
     let sim = Sim::start();
     let home = tempfile::TempDir::new().expect("home");
+    if crate::harness::on_a_terminal(&sim, home.path(), "--version").is_none() {
+        return;
+    }
     let ask = |answer: &str| {
-        let mut child = Command::new("script")
-            .args([
-                "-qec",
-                &format!("'{}' kvm rack-a-01 -n", env!("CARGO_BIN_EXE_dsview-launch")),
-                "/dev/null",
-            ])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("DSVIEW_HOST", sim.host())
-            .env("DSVIEW_USER", "admin")
-            .env("DSVIEW_PASSWORD", crate::harness::PASSWORD)
+        let mut child = crate::harness::on_a_terminal(&sim, home.path(), "kvm rack-a-01 -n")
+            .expect("script is installed")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
