@@ -127,6 +127,9 @@ pub struct DeviceStream {
     skipping_scalar: bool,
     /// Text every wanted device's JSON must contain, when only one name or id is wanted.
     needle: Option<memchr::memmem::Finder<'static>>,
+    /// Whether the current device object holds a backslash (then the needle proves nothing:
+    /// the name may be written with `\u` escapes).
+    element_escaped: bool,
 }
 
 /// Keys that suggest the list is paginated.
@@ -161,6 +164,7 @@ impl DeviceStream {
             paging_hint: None,
             skipping_scalar: false,
             needle: None,
+            element_escaped: false,
         }
     }
 
@@ -179,8 +183,8 @@ impl DeviceStream {
         // An object with an escape sequence is always decoded: the name may be written with
         // `\u` escapes, which the needle cannot see through.
         if let Some(needle) = &self.needle
+            && !self.element_escaped
             && needle.find(bytes).is_none()
-            && memchr::memchr(b'\\', bytes).is_none()
         {
             self.count += 1;
             return Ok(());
@@ -225,6 +229,7 @@ impl DeviceStream {
                 let word = u64::from_le_bytes(eight);
                 let backslashes = bytes_equal(word, b'\\');
                 if backslashes != 0 {
+                    self.element_escaped = true;
                     slow_until = i + (backslashes.trailing_zeros() as usize) / 8 + 2;
                     continue;
                 }
@@ -261,6 +266,7 @@ impl DeviceStream {
                     escaped = false;
                 } else if b == b'\\' {
                     escaped = true;
+                    self.element_escaped = true;
                 } else if b == b'"' {
                     in_string = false;
                 }
@@ -431,6 +437,7 @@ impl DeviceStream {
                         self.depth = 1;
                         element_start = Some(i);
                         self.carry.clear();
+                        self.element_escaped = false;
                     }
                     b',' => {}
                     b']' => self.place = Place::AfterValue,
